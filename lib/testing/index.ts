@@ -1,0 +1,13 @@
+export { startEntraEmulator } from './emulator.js';
+export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID } from './options.js';
+export type {
+  EmulatorClient,
+  EmulatorResource,
+  EntraEmulator,
+  EntraEmulatorOptions,
+  Fault,
+  FaultKind,
+  IssuedToken,
+  OAuthErrorCode,
+  RecordedRequest,
+} from './types.js';

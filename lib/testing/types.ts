@@ -1,0 +1,237 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * An app registration the emulator knows: a client id and its secret.
+ */
+export interface EmulatorClient {
+  /** The application (client) id the caller sends as `client_id`. */
+  clientId: string;
+  /** The secret the caller must send as `client_secret`. */
+  clientSecret: string;
+  /**
+   * The tenant (GUID or verified domain, one of `tenants`) the app lives in.
+   * A request to any other tenant gets AADSTS700016.
+   *
+   * @default any registered tenant
+   */
+  tenantId?: string;
+}
+
+/**
+ * A protected API (resource) the emulator issues tokens for.
+ */
+export interface EmulatorResource {
+  /**
+   * The resource identifier: the scope without `/.default` (v2), or the
+   * `resource` form field (v1). It becomes the `aud` claim.
+   * @example 'api://orders'
+   */
+  audience: string;
+  /**
+   * The app roles granted to each client, keyed by client id. They become
+   * the `roles` claim of that client's tokens for this audience.
+   *
+   * @default {} (no roles)
+   */
+  appRoles?: Record<string, string[]>;
+}
+
+/**
+ * Options of {@link startEntraEmulator}. Every option is optional.
+ */
+export interface EntraEmulatorOptions {
+  /**
+   * The TCP port to listen on.
+   * @default 0 (a free port chosen by the OS)
+   */
+  port?: number;
+  /**
+   * The address to listen on. Only loopback addresses are accepted
+   * (`127.0.0.0/8`, `::1`, `localhost`): the emulator hands out tokens to
+   * anyone who asks and must never be reachable from the network.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Serve HTTPS with a self-signed certificate for `127.0.0.1`, `::1` and
+   * `localhost`, made at start. The certificate is exposed as
+   * {@link EntraEmulator.ca}. Needed by `@azure/identity`, which refuses
+   * `http:` authority hosts. Requires the optional peer dependency
+   * `selfsigned`.
+   * @default false
+   */
+  https?: boolean;
+  /**
+   * Lifetime of issued tokens, in seconds (`expires_in`, and `exp - iat`).
+   * @default 3599
+   */
+  tokenLifetimeSeconds?: number;
+  /**
+   * When set, v2 answers carry `refresh_in` with this many seconds.
+   * @default undefined (no `refresh_in`)
+   */
+  refreshInSeconds?: number;
+  /**
+   * Delay every answer of a token endpoint by this many milliseconds.
+   * @default 0
+   */
+  latencyMs?: number;
+  /**
+   * The tenants that exist, as GUIDs or verified domains (such as
+   * `contoso.onmicrosoft.com`). A domain gets its own tenant id, a GUID
+   * derived from the domain name (stable across runs). The first entry is
+   * the default tenant of {@link EntraEmulator.tokenUrl}.
+   * @default [DEFAULT_TENANT_ID]
+   */
+  tenants?: string[];
+  /**
+   * The registered apps.
+   * @default [{ clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET }]
+   */
+  clients?: EmulatorClient[];
+  /**
+   * The APIs that tokens can be requested for, with their app roles. When
+   * set, a request for any other audience gets AADSTS500011
+   * (`invalid_resource`).
+   * @default undefined (any audience is accepted and tokens carry no roles)
+   */
+  resources?: EmulatorResource[];
+}
+
+/** A request the emulator received. */
+export interface RecordedRequest {
+  /** The HTTP method, e.g. `'POST'`. */
+  method: string;
+  /** The path, without the query string. */
+  path: string;
+  /** The query string parameters (the last value wins on repeats). */
+  query: Record<string, string>;
+  /** The request headers as Node parsed them. */
+  headers: IncomingHttpHeaders;
+  /**
+   * The url-encoded form body, raw (`client_secret` included, so that tests
+   * can check what was sent). Empty for other content types.
+   */
+  form: Record<string, string>;
+  /** When the request arrived (`Date.now()`). */
+  receivedAt: number;
+  /** The fault applied to this request, if one was queued with `fail()`. */
+  fault?: Fault;
+}
+
+/** An access token the emulator issued. */
+export interface IssuedToken {
+  /** The compact JWT. */
+  token: string;
+  clientId: string;
+  /** The tenant id (a GUID, the `tid` claim). */
+  tenantId: string;
+  /** The `aud` claim. */
+  audience: string;
+  /** The `scope` form field (v2 requests). */
+  scope?: string;
+  /** The `resource` form field (v1 requests). */
+  resource?: string;
+  /** The `roles` claim (empty when the client has no app roles). */
+  roles: string[];
+  /** Epoch milliseconds. */
+  issuedAt: number;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+/** The OAuth error codes the `oauth-error` fault can answer with. */
+export type OAuthErrorCode =
+  | 'invalid_client'
+  | 'invalid_scope'
+  | 'unauthorized_client'
+  | 'invalid_request'
+  | 'invalid_grant';
+
+/**
+ * A way for the token endpoint to misbehave, applied to one token request.
+ * Queue faults with {@link EntraEmulator.fail}.
+ */
+export type Fault =
+  /** Wait `ms`, then answer normally. */
+  | { kind: 'latency'; ms: number }
+  /** Answer `status` with `body` (default: a small JSON error) and extra `headers`. */
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  /**
+   * Answer 429 (or 503) with an AADSTS throttling body. `Retry-After` is
+   * seconds for a number, an HTTP-date for a Date, verbatim for a string, and
+   * absent when `retryAfter` is not given.
+   */
+  | { kind: 'throttle'; retryAfter?: number | Date | string; status?: 429 | 503 }
+  /**
+   * Answer a realistic AADSTS error body. Status: 401 for `invalid_client`,
+   * 400 otherwise.
+   */
+  | { kind: 'oauth-error'; error: OAuthErrorCode; status?: 400 | 401 }
+  /** Answer 200 with a text/html captive-portal page. */
+  | { kind: 'html' }
+  /**
+   * Answer `status` (default 200) with `body` (an object is JSON-encoded)
+   * and `contentType` (default `application/json; charset=utf-8`).
+   */
+  | { kind: 'body'; body: string | object; status?: number; contentType?: string }
+  /** Never answer; the socket stays open until the client gives up or `close()`. */
+  | { kind: 'hang' }
+  /** Destroy the connection before sending anything. */
+  | { kind: 'reset' }
+  /** Send 200 headers (with the full Content-Length) and half of a token body, then destroy. */
+  | { kind: 'reset-mid-body' }
+  /**
+   * Send 200 headers, then a token body one byte every `intervalMs`
+   * (default 200). The body completes only if the client waits long enough.
+   */
+  | { kind: 'drip'; intervalMs?: number }
+  /** Answer 200 with a valid JSON token body of about `bytes` (default 5 MiB). */
+  | { kind: 'huge'; bytes?: number }
+  /** Redirect to `location` with `status` (default 302). */
+  | { kind: 'redirect'; location: string; status?: 301 | 302 | 307 | 308 }
+  /** Answer normally, but gzip the body and send `Content-Encoding: gzip`. */
+  | { kind: 'gzip' };
+
+/** The kinds of {@link Fault}. */
+export type FaultKind = Fault['kind'];
+
+/** A running emulator, as returned by {@link startEntraEmulator}. */
+export interface EntraEmulator {
+  /**
+   * The authority host, such as `http://127.0.0.1:43123` (no trailing
+   * slash). Pass it as `authorityHost`.
+   */
+  readonly url: string;
+  /** The PEM certificate to trust when `https` is on, otherwise `undefined`. */
+  readonly ca: string | undefined;
+  /**
+   * The token endpoint of a tenant.
+   * @param tenant - a registered tenant GUID or domain (default: the first one)
+   * @param version - `'v2'` (default) or `'v1'`
+   */
+  tokenUrl(tenant?: string, version?: 'v2' | 'v1'): string;
+  /** The `iss` of tokens issued for a tenant: `${url}/${tenantGuid}/v2.0`. */
+  issuer(tenant?: string): string;
+  /** The JWKS holding the public key that signs every token. */
+  readonly jwksUri: string;
+  /** Every request received, in order (a copy). */
+  readonly requests: RecordedRequest[];
+  /** Only the POSTs to a token endpoint, faulted or failed ones included (a copy). */
+  readonly tokenRequests: RecordedRequest[];
+  /** Every access token successfully issued (a copy). */
+  readonly issued: IssuedToken[];
+  /** The record of `token` if this emulator issued it (expired or not). */
+  isIssued(token: string): IssuedToken | undefined;
+  /**
+   * Apply `fault` to the next `times` token requests (default 1; `Infinity`
+   * until {@link heal}). Faults queue first in, first out.
+   */
+  fail(fault: Fault, times?: number): void;
+  /** Drop every queued fault. */
+  heal(): void;
+  /** `heal()`, then forget the recorded requests and issued tokens. */
+  reset(): void;
+  /** Stop listening and destroy every open connection, hung ones included. */
+  close(): Promise<void>;
+}
