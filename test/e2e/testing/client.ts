@@ -19,7 +19,7 @@ export interface RequestOptions {
   form?: Record<string, string>;
   headers?: Record<string, string>;
   ca?: string | undefined;
-  /** Give up (destroy the request) after this many ms. */
+  /** Give up (destroy the request) this many ms after sending it: a total deadline, not an idle timeout. */
   timeoutMs?: number;
 }
 
@@ -55,7 +55,8 @@ export function request(url: string, options: RequestOptions = {}): Promise<RawR
       },
     );
     if (options.timeoutMs !== undefined) {
-      req.setTimeout(options.timeoutMs, () => req.destroy(new Error('client timeout')));
+      const deadline = setTimeout(() => req.destroy(new Error('client timeout')), options.timeoutMs);
+      req.on('close', () => clearTimeout(deadline));
     }
     req.on('error', reject);
     req.end(body);
