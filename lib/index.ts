@@ -1,0 +1,24 @@
+export { aadBackendAuth } from './middleware.js';
+export { createTokenProvider } from './token-provider.js';
+export { MemoryTokenCache } from './memory-cache.js';
+export { AadBackendAuthError } from './errors.js';
+export type { AadBackendAuthErrorCode, OAuthErrorDetails } from './errors.js';
+export { MAX_TOKEN_LIFETIME_SECONDS } from './token-response.js';
+export type {
+  AadBackendAuthLogger,
+  AadBackendAuthMiddleware,
+  AadBackendAuthOptions,
+  AccessToken,
+  Awaitable,
+  ErrorHandler,
+  PerRequest,
+  RefreshEvent,
+  StoredToken,
+  TokenCache,
+  TokenCacheLock,
+  TokenEvent,
+  TokenProvider,
+  TokenProviderEvents,
+  TokenProviderOptions,
+  TokenProviderStats,
+} from './types.js';

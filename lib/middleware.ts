@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AadBackendAuthError } from './errors.js';
+import { parseMiddlewareOptions } from './options.js';
+import { retryAfterFor, sendProblem } from './problem.js';
+import type { ProviderToken } from './provider-token.js';
+import { AadTokenProvider, type Slot } from './token-provider.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './types.js';
+
+/** What a response needs to know to evict the token its request carried. */
+interface PurgeContext {
+  readonly provider: AadTokenProvider;
+  readonly statuses: readonly number[];
+  readonly cooldownMs: number;
+}
+const kCarried = Symbol('aadBackendAuth.carried');
+type TrackedResponse = ServerResponse & { [kCarried]?: { slot: Slot; token: ProviderToken; purge: PurgeContext } | undefined };
+
+/** One shared listener for every response, so arming it allocates no closure. */
+function onResponseFinished(this: TrackedResponse): void {
+  const carried = this[kCarried];
+  if (carried === undefined) return;
+  this[kCarried] = undefined;
+  const { purge } = carried;
+  if (purge.statuses.includes(this.statusCode)) purge.provider.purge(carried.slot, carried.token, purge.cooldownMs);
+}
+
+/**
+ * Express middleware that sets `Authorization: Bearer <app token>` on each request
+ * before a proxy (such as http-proxy-middleware) forwards it. Tokens come from
+ * Microsoft Entra ID with the client-credentials grant, or from any `TokenCredential`,
+ * and are cached, shared and refreshed ahead of expiry.
+ *
+ * @example
+ * app.use('/api/orders',
+ *   aadBackendAuth({ tenantId, clientId, clientSecret, resource: 'api://orders' }),
+ *   createProxyMiddleware({ target: ORDERS_URL, changeOrigin: true }));
+ *
+ * @example Secretless, with a managed identity in Azure and `az login` on a laptop
+ * app.use('/api/orders', aadBackendAuth({ credential: new DefaultAzureCredential(), resource: 'api://orders' }), proxy);
+ */
+export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse>(
+  options: AadBackendAuthOptions<Req, Res>,
+): AadBackendAuthMiddleware<Req, Res> {
+  const settings = parseMiddlewareOptions(options);
+  const provider = new AadTokenProvider(settings.provider);
+  const { header, removeHeaders, onError } = settings.middleware;
+  const purge: PurgeContext | undefined =
+    settings.middleware.purgeOnStatus.length === 0
+      ? undefined
+      : { provider, statuses: settings.middleware.purgeOnStatus, cooldownMs: settings.middleware.purgeCooldownMs };
+  const fallbackRetryAfterSeconds = Math.ceil(settings.provider.failureCooldownMs / 1000);
+
+  function forward(req: IncomingMessage, res: ServerResponse, slot: Slot, token: ProviderToken, next: (err?: unknown) => void): void {
+    req.headers[header] = token.authorization;
+    if (purge !== undefined) {
+      const tracked = res as TrackedResponse;
+      if (tracked[kCarried] === undefined) tracked.once('finish', onResponseFinished);
+      tracked[kCarried] = { slot, token, purge };
+    }
+    next();
+  }
+
+  function fail(error: AadBackendAuthError, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    if (onError !== undefined) {
+      onError(error, req, res, next);
+      return;
+    }
+    sendProblem(res, error, retryAfterFor(error, fallbackRetryAfterSeconds));
+  }
+
+  function aadBackendAuthMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    const headers = req.headers;
+    for (let i = 0; i < removeHeaders.length; i++) delete headers[removeHeaders[i]!];
+    let slot: Slot;
+    try {
+      slot = provider.slotFor(req);
+    } catch (error) {
+      fail(error as AadBackendAuthError, req, res, next);
+      return;
+    }
+    const cached = provider.cachedToken(slot);
+    if (cached !== undefined) {
+      forward(req, res, slot, cached, next);
+      return;
+    }
+    provider.acquireToken(slot).then(
+      (token) => {
+        // Something else answered while the token was fetched (a timeout middleware, say).
+        if (res.writableEnded) return;
+        forward(req, res, slot, token, next);
+      },
+      (error: unknown) => fail(error as AadBackendAuthError, req, res, next),
+    ).catch(next);
+  }
+
+  Object.defineProperty(aadBackendAuthMiddleware, 'tokenProvider', { value: provider as TokenProvider<Req>, enumerable: false });
+  return aadBackendAuthMiddleware as unknown as AadBackendAuthMiddleware<Req, Res>;
+}

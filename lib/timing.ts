@@ -1,0 +1,30 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** Waits `ms` without keeping the process alive; resolves early (never rejects) when `signal` aborts. */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal === undefined ? { ref: false } : { ref: false, signal });
+  } catch {
+    // Aborted: the caller checks its own signal.
+  }
+}
+
+/** Rejects if `value` takes longer than `ms`; the timer never holds the process open. */
+export async function withTimeout<T>(value: T | Promise<T>, ms: number): Promise<T> {
+  if (!(value instanceof Promise)) return value;
+  const controller = new AbortController();
+  const expired = delay(ms, undefined, { ref: false, signal: controller.signal }).then(() => {
+    throw new Error(`timed out after ${ms} ms`);
+  });
+  try {
+    return await Promise.race([value, expired]);
+  } finally {
+    controller.abort();
+  }
+}
+
+/** Jittered exponential back-off: half fixed, half random, so a fleet does not retry in step. */
+export function backoffMs(attempt: number, baseMs: number, capMs: number): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
