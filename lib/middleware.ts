@@ -13,6 +13,19 @@ interface PurgeContext {
   readonly cooldownMs: number;
 }
 const kCarried = Symbol('aadBackendAuth.carried');
+
+/** What other entry points (WebSocket upgrades) need from a middleware: its provider and header rules. */
+export interface MiddlewareInternals {
+  readonly provider: AadTokenProvider;
+  readonly header: string;
+  readonly removeHeaders: readonly string[];
+  readonly fallbackRetryAfterSeconds: number;
+}
+export const kInternals = Symbol('aadBackendAuth.internals');
+
+export function middlewareInternals(middleware: unknown): MiddlewareInternals | undefined {
+  return typeof middleware === 'function' ? (middleware as { [kInternals]?: MiddlewareInternals })[kInternals] : undefined;
+}
 type TrackedResponse = ServerResponse & { [kCarried]?: { slot: Slot; token: ProviderToken; purge: PurgeContext } | undefined };
 
 /** One shared listener for every response, so arming it allocates no closure. */
@@ -94,5 +107,7 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
   }
 
   Object.defineProperty(aadBackendAuthMiddleware, 'tokenProvider', { value: provider as TokenProvider<Req>, enumerable: false });
+  const internals: MiddlewareInternals = { provider, header, removeHeaders, fallbackRetryAfterSeconds };
+  Object.defineProperty(aadBackendAuthMiddleware, kInternals, { value: internals, enumerable: false });
   return aadBackendAuthMiddleware as unknown as AadBackendAuthMiddleware<Req, Res>;
 }
