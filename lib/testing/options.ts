@@ -69,11 +69,11 @@ function resolveTenants(tenants: string[] | undefined): Pick<ResolvedOptions, 't
   }
   const tenantIds = new Map<string, string>();
   for (const name of names) {
+    if (typeof name === 'string' && NOT_A_TENANT.has(name.toLowerCase())) {
+      throw optionError('tenants', `cannot hold '${name}': app-only tokens need a real tenant`);
+    }
     if (typeof name !== 'string' || !(isGuid(name) || DOMAIN.test(name))) {
       throw optionError('tenants', `must hold tenant GUIDs or domains like 'contoso.onmicrosoft.com', got ${JSON.stringify(name)}`);
-    }
-    if (NOT_A_TENANT.has(name.toLowerCase())) {
-      throw optionError('tenants', `cannot hold '${name}': app-only tokens need a real tenant`);
     }
     const id = isGuid(name) ? name.toLowerCase() : stableGuid(`tenant:${name.toLowerCase()}`);
     if (tenantIds.has(name.toLowerCase())) throw optionError('tenants', `lists '${name}' twice`);
