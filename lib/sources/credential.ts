@@ -1,6 +1,6 @@
 import type { GetTokenOptions, TokenCredential } from '@azure/identity';
-import { AadBackendAuthError } from '../errors.js';
-import { isHeaderSafeToken, malformed } from '../token-response.js';
+import { AadBackendAuthError, type OAuthErrorDetails } from '../errors.js';
+import { describeOAuthError, isHeaderSafeToken, malformed } from '../token-response.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
 
 const credentialIds = new WeakMap<TokenCredential, number>();
@@ -50,37 +50,56 @@ interface IdentityErrorShape {
   errorResponse?: { error?: unknown; errorDescription?: unknown; correlationId?: unknown; traceId?: unknown };
 }
 
-/** Reads @azure/identity errors by name, keeping their details but never the original error. */
+/** OAuth errors that mean the configuration is wrong: retrying will not help. */
+const PERMANENT_OAUTH_ERRORS = /^(invalid_client|invalid_scope|unauthorized_client|invalid_request|invalid_grant|invalid_resource|unsupported_grant_type)\b/;
+
+const text = (value: unknown, max = 600): string | undefined => (typeof value === 'string' ? value.slice(0, max) : undefined);
+const firstMatch = (value: string, pattern: RegExp): string | undefined => pattern.exec(value)?.[1];
+
+/**
+ * The OAuth details of an @azure/identity failure: structured on `AuthenticationError`,
+ * and only in the message of the `AuthenticationRequiredError` that wraps MSAL's errors.
+ */
+function oauthDetails(shape: IdentityErrorShape, message: string): OAuthErrorDetails | undefined {
+  const response = shape.errorResponse ?? {};
+  const description = text(response.errorDescription) ?? message;
+  const error = text(response.error, 100) ?? firstMatch(message, /^([a-z_]+):/);
+  if (error === undefined || !PERMANENT_OAUTH_ERRORS.test(error)) return undefined;
+  const aadsts = firstMatch(description, /(AADSTS\d+)/);
+  const traceId = text(response.traceId, 100) ?? firstMatch(description, /Trace ID: ([0-9a-f-]{36})/i);
+  const correlationId = text(response.correlationId, 100) ?? firstMatch(description, /Correlation ID: ([0-9a-f-]{36})/i);
+  return {
+    error,
+    ...(aadsts !== undefined && { aadsts }),
+    ...(traceId !== undefined && { traceId }),
+    ...(correlationId !== undefined && { correlationId }),
+    description,
+  };
+}
+
+/** Reads @azure/identity errors by name and message, keeping their details but never the original error. */
 function credentialFailed(error: unknown, signal: AbortSignal): AadBackendAuthError {
   const shape = (typeof error === 'object' && error !== null ? error : {}) as IdentityErrorShape;
-  const name = typeof shape.name === 'string' ? shape.name : 'Error';
-  const message = typeof shape.message === 'string' ? shape.message.split('\n')[0]!.slice(0, 300) : 'unknown error';
+  const name = text(shape.name, 100) ?? 'Error';
+  const message = text(shape.message, 2000) ?? 'unknown error';
   if (signal.aborted) {
     return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The credential did not return a token in time', { status: 503, transient: true });
   }
   if (name === 'CredentialUnavailableError') {
-    return new AadBackendAuthError('ERR_CREDENTIAL_UNAVAILABLE', `The credential is not available here: ${message}`, { status: 502 });
+    return new AadBackendAuthError('ERR_CREDENTIAL_UNAVAILABLE', `The credential is not available here: ${message.split('\n')[0]!.slice(0, 300)}`, {
+      status: 502,
+    });
   }
   const status = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
-  if (name === 'AuthenticationError' && status !== undefined && status < 500 && status !== 429 && status !== 408) {
-    const response = shape.errorResponse ?? {};
-    const text = (value: unknown): string | undefined => (typeof value === 'string' ? value.slice(0, 600) : undefined);
-    const description = text(response.errorDescription);
-    const oauth = {
-      error: text(response.error) ?? 'unknown_error',
-      ...(description?.match(/AADSTS\d+/) && { aadsts: description.match(/AADSTS\d+/)![0] }),
-      ...(text(response.traceId) !== undefined && { traceId: text(response.traceId)! }),
-      ...(text(response.correlationId) !== undefined && { correlationId: text(response.correlationId)! }),
-      ...(description !== undefined && { description }),
-    };
-    const ids = [oauth.error, oauth.aadsts, oauth.traceId && `trace id ${oauth.traceId}`, oauth.correlationId && `correlation id ${oauth.correlationId}`];
-    return new AadBackendAuthError('ERR_IDP_REJECTED', `The IdP refused the credential's token request (HTTP ${status} ${ids.filter(Boolean).join(', ')})`, {
+  const oauth = status === undefined || status < 500 ? oauthDetails(shape, message) : undefined;
+  if (oauth !== undefined) {
+    return new AadBackendAuthError('ERR_IDP_REJECTED', `The IdP refused the credential's token request (${describeOAuthError(oauth)})`, {
       status: 502,
       idpStatus: status,
       oauth,
     });
   }
-  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The credential failed to get a token (${name}): ${message}`, {
+  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The credential failed to get a token (${name}): ${message.split('\n')[0]!.slice(0, 300)}`, {
     status: 503,
     idpStatus: status,
     transient: true,
