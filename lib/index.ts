@@ -1,5 +1,7 @@
 export { aadBackendAuth } from './middleware.js';
 export { createTokenProvider } from './token-provider.js';
+export { withBackendToken } from './upgrade.js';
+export type { BackendTokenUpgradeHandler, UpgradeHandler } from './upgrade.js';
 export { MemoryTokenCache } from './memory-cache.js';
 export { AadBackendAuthError } from './errors.js';
 export type { AadBackendAuthErrorCode, OAuthErrorDetails } from './errors.js';

@@ -1,0 +1,156 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AadBackendAuthError, invalidOption } from './errors.js';
+import { aadBackendAuth, middlewareInternals, type MiddlewareInternals } from './middleware.js';
+import { problemBody, retryAfterFor } from './problem.js';
+import type { Slot } from './token-provider.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './types.js';
+
+/**
+ * A `server.on('upgrade')` listener made by {@link withBackendToken}. It also
+ * exposes the provider it uses (the middleware's, when it was given one), for
+ * `stats()` and `close()`.
+ */
+export interface BackendTokenUpgradeHandler {
+  (req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  readonly tokenProvider: TokenProvider;
+}
+
+/**
+ * What {@link withBackendToken} hands the upgrade to, typically http-proxy-middleware's
+ * `proxy.upgrade`. Node's `upgrade` event gives a `Duplex`; for `http` and `https`
+ * servers it is a `net.Socket` (or `tls.TLSSocket`), which is what proxies declare.
+ */
+export type UpgradeHandler<S extends Duplex = Duplex> = (req: IncomingMessage, socket: S, head: Buffer) => unknown;
+
+/** The HTTP/1.1 answer written on a socket that cannot be upgraded. */
+function errorResponse(error: AadBackendAuthError, retryAfterSeconds: number | undefined): string {
+  const body = problemBody(error);
+  const lines = [
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,
+    'Connection: close',
+    'Content-Type: application/problem+json',
+    'Cache-Control: no-store',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  if (retryAfterSeconds !== undefined) lines.push(`Retry-After: ${retryAfterSeconds}`);
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+function asAadError(error: unknown): AadBackendAuthError {
+  if (error instanceof AadBackendAuthError) return error;
+  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The token request failed unexpectedly', { status: 503, transient: true });
+}
+
+/** Swallows socket errors (a client reset) while this module owns the socket; the socket destroys itself. */
+function ignoreSocketError(): void {}
+
+function internalsOf(optionsOrMiddleware: unknown): MiddlewareInternals {
+  if (typeof optionsOrMiddleware === 'function') {
+    const internals = middlewareInternals(optionsOrMiddleware);
+    if (internals === undefined) throw invalidOption('optionsOrMiddleware', 'must be options or a middleware made by aadBackendAuth()');
+    return internals;
+  }
+  // Options: one middleware, built once. Same options, same key: it shares flights and the default store with the HTTP route.
+  return middlewareInternals(aadBackendAuth(optionsOrMiddleware as AadBackendAuthOptions))!;
+}
+
+/**
+ * Puts the backend token on WebSocket (and other HTTP `Upgrade`) requests, which
+ * never pass through Express middleware. The returned `(req, socket, head)`
+ * listener removes `removeHeaders` (a client's own `Authorization` included),
+ * sets the token header from the same cache and single flight as the HTTP
+ * route, and then calls `upgradeHandler`.
+ *
+ * When no token can be had it answers on the socket itself, as the middleware
+ * would: `400` for a bad per-request target (`ERR_INVALID_TARGET`), `502` when
+ * the IdP refused, `503` with `Retry-After` when it is unavailable, each with
+ * `Connection: close` and a small `application/problem+json` body, and then
+ * destroys the socket. The upgrade is never forwarded without a token. The
+ * middleware's `onError` is not used here: there is no response object.
+ *
+ * Pass the middleware itself when you have one, so that both entry points use
+ * one provider (one `stats()`, one `close()`). Given options, it builds its own
+ * with `aadBackendAuth(options)`, once.
+ *
+ * Leave http-proxy-middleware's `ws` option off. With `ws: true` the proxy
+ * subscribes to the server's `upgrade` event by itself on the first HTTP request
+ * it handles, and from then on upgrades reach the backend without the token.
+ *
+ * Upgrade requests are bare `IncomingMessage`s: per-request `tenantId`,
+ * `resource` or `scope` functions get no Express properties (`originalUrl`,
+ * `params`), and `req.url` holds the full path, mount path included.
+ *
+ * @param optionsOrMiddleware - a middleware made by `aadBackendAuth`, or its options
+ * @param upgradeHandler - what gets the upgrade once the token is set, e.g. `proxy.upgrade`
+ *
+ * @example
+ * const auth = aadBackendAuth({ tenantId, clientId, clientSecret, resource: 'api://hub' });
+ * const proxy = createProxyMiddleware({ target: HUB_URL, changeOrigin: true }); // ws left off
+ * app.use('/ws', auth, proxy);
+ * const server = app.listen(3000);
+ * server.on('upgrade', withBackendToken(auth, proxy.upgrade));
+ */
+export function withBackendToken<S extends Duplex = Duplex>(
+  optionsOrMiddleware: AadBackendAuthOptions<IncomingMessage, ServerResponse> | AadBackendAuthMiddleware<never, never>,
+  upgradeHandler: UpgradeHandler<S>,
+): BackendTokenUpgradeHandler {
+  if (typeof upgradeHandler !== 'function') throw invalidOption('upgradeHandler', 'must be a function (req, socket, head), such as proxy.upgrade');
+  const { provider, header, removeHeaders, fallbackRetryAfterSeconds } = internalsOf(optionsOrMiddleware);
+
+  function refuse(socket: Duplex, error: unknown): void {
+    const failure = asAadError(error);
+    if (socket.destroyed || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', ignoreSocketError);
+    socket.once('finish', () => socket.destroy());
+    socket.end(errorResponse(failure, retryAfterFor(failure, fallbackRetryAfterSeconds)));
+  }
+
+  function withBackendTokenUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const headers = req.headers;
+    for (let i = 0; i < removeHeaders.length; i++) delete headers[removeHeaders[i]!];
+    let slot: Slot;
+    try {
+      slot = provider.slotFor(req);
+    } catch (error) {
+      refuse(socket, error);
+      return;
+    }
+    const cached = provider.cachedToken(slot);
+    if (cached !== undefined) {
+      headers[header] = cached.authorization;
+      upgradeHandler(req, socket as S, head);
+      return;
+    }
+    // Node removes its own error listener from upgraded sockets: without ours, a client reset while we wait would crash the process.
+    socket.on('error', ignoreSocketError);
+    // A handler that throws here surfaces as an unhandled rejection, as it would have thrown out of 'upgrade' on the hot path.
+    void provider.acquireToken(slot).then(
+      (token) => {
+        socket.off('error', ignoreSocketError);
+        // The client went away while the token was fetched.
+        if (socket.destroyed || socket.writableEnded) {
+          socket.destroy();
+          return;
+        }
+        headers[header] = token.authorization;
+        try {
+          upgradeHandler(req, socket as S, head);
+        } catch (error) {
+          socket.destroy();
+          throw error;
+        }
+      },
+      (error: unknown) => {
+        socket.off('error', ignoreSocketError);
+        refuse(socket, error);
+      },
+    );
+  }
+
+  Object.defineProperty(withBackendTokenUpgrade, 'tokenProvider', { value: provider as TokenProvider, enumerable: false });
+  return withBackendTokenUpgrade as BackendTokenUpgradeHandler;
+}
