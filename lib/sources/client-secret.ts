@@ -104,7 +104,8 @@ function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: 
   if (/maxContentLength/.test(message)) {
     return malformed(`a body larger than ${MAX_RESPONSE_BYTES} bytes`);
   }
-  if (/^Z_|ERR_ZLIB|ERR_BROTLI/.test(code) || /incorrect header check|unexpected end of file/.test(message)) {
+  // zlib codes are Z_*; Node names brotli decoder errors ERR__ERROR_* ("Decompression failed").
+  if (/^Z_|ERR_ZLIB|ERR_BROTLI|^ERR__ERROR_/.test(code) || /incorrect header check|unexpected end of file|Decompression failed/.test(message)) {
     return malformed('a body that could not be decompressed');
   }
   return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where} failed: ${message}${code ? ` (${code})` : ''}`, {
