@@ -1,0 +1,144 @@
+// Fault matrix, status rows: 5xx and 429 (Retry-After in seconds, as a date, and too long to wait),
+// and the failure memory that keeps a burst from hammering a failing IdP without keeping the gateway down.
+import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEntraEmulator, type EntraEmulator } from '../../../lib/testing/index.js';
+import { ROW_TIMEOUT_MS, expectProblem, expectRecovery, startRig, type Rig } from '../../helpers/fault-rig.js';
+import { watchProcess } from '../../helpers/process-watch.js';
+
+describe('fault matrix: 5xx and 429', () => {
+  const watch = watchProcess();
+  let idp: EntraEmulator;
+  let rig: Rig | undefined;
+
+  before(async () => {
+    watch.install();
+    idp = await startEntraEmulator();
+  });
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+    idp.reset();
+    expect(await watch.take(), 'unhandled rejections or uncaught exceptions').to.deep.equal([]);
+  });
+  after(async () => {
+    await idp.close();
+    watch.uninstall();
+  });
+
+  for (const status of [500, 502, 503, 504]) {
+    it(`${status}: retried with back-off within timeoutMs, then 503 with Retry-After; recovers`, async () => {
+      rig = await startRig(idp);
+      idp.fail({ kind: 'status', status }, Infinity);
+      const answer = await rig.get();
+      expectProblem(answer, 503, 'ERR_IDP_UNAVAILABLE');
+      expect(answer.ms).to.be.below(ROW_TIMEOUT_MS + 1000);
+      expect(rig.backend.received).to.have.length(0);
+      const attempts = idp.tokenRequests;
+      expect(attempts.length, 'retried').to.be.within(2, 8);
+      // Back-off: the attempts spread out instead of firing in a tight loop.
+      expect(attempts.at(-1)!.receivedAt - attempts[0]!.receivedAt).to.be.at.least(100);
+      await expectRecovery(idp, rig);
+    });
+  }
+
+  it(`a 503 that carries Retry-After passes it on to the client`, async () => {
+    rig = await startRig(idp);
+    idp.fail({ kind: 'throttle', status: 503, retryAfter: 30 }, Infinity);
+    const answer = await rig.get();
+    expectProblem(answer, 503, 'ERR_IDP_UNAVAILABLE');
+    expect(answer.headers.get('retry-after')).to.equal('30');
+    expect(idp.tokenRequests, 'no wait beyond timeoutMs').to.have.length(1);
+  });
+
+  it('429 with Retry-After in seconds, honoured within timeoutMs: the retry waits, then 200', async () => {
+    rig = await startRig(idp, { auth: { timeoutMs: 4000 } });
+    idp.fail({ kind: 'throttle', retryAfter: 1 }, 1);
+    const answer = await rig.get();
+    expect(answer.status, answer.text).to.equal(200);
+    const [first, second] = idp.tokenRequests;
+    expect(second!.receivedAt - first!.receivedAt).to.be.at.least(950);
+  });
+
+  it('429 with Retry-After in seconds, still throttled: 503 with that Retry-After; recovers', async () => {
+    rig = await startRig(idp, { auth: { timeoutMs: 2500 } });
+    idp.fail({ kind: 'throttle', retryAfter: 1 }, Infinity);
+    const answer = await rig.get();
+    expectProblem(answer, 503, 'ERR_IDP_UNAVAILABLE');
+    expect(answer.headers.get('retry-after')).to.equal('1');
+    expect(idp.tokenRequests.length).to.be.within(2, 3);
+    expect(rig.backend.received).to.have.length(0);
+    await sleep(1000); // the IdP asked for a second; the failure is remembered that long
+    await expectRecovery(idp, rig);
+  });
+
+  it('429 with Retry-After as an HTTP date: honoured, then 200', async () => {
+    rig = await startRig(idp, { auth: { timeoutMs: 5000 } });
+    idp.fail({ kind: 'throttle', retryAfter: new Date(Date.now() + 2000) }, 1);
+    const answer = await rig.get();
+    expect(answer.status, answer.text).to.equal(200);
+    const [first, second] = idp.tokenRequests;
+    expect(second!.receivedAt - first!.receivedAt).to.be.at.least(900);
+  });
+
+  it('429 with Retry-After as an HTTP date, still throttled: 503 with Retry-After in seconds', async () => {
+    rig = await startRig(idp);
+    idp.fail({ kind: 'throttle', retryAfter: new Date(Date.now() + 3000) }, Infinity);
+    const answer = await rig.get();
+    expectProblem(answer, 503, 'ERR_IDP_UNAVAILABLE');
+    expect(Number(answer.headers.get('retry-after'))).to.be.within(1, 3);
+    expect(rig.backend.received).to.have.length(0);
+  });
+
+  it('429 with a Retry-After longer than the request can wait: 503 at once; the IdP is tried again within 5 s', async () => {
+    rig = await startRig(idp);
+    idp.fail({ kind: 'throttle', retryAfter: 120 }, Infinity);
+    const answer = await rig.get();
+    expectProblem(answer, 503, 'ERR_IDP_UNAVAILABLE');
+    expect(answer.headers.get('retry-after')).to.equal('120');
+    expect(answer.ms, 'does not sit out a wait it cannot finish').to.be.below(ROW_TIMEOUT_MS / 2);
+    expect(idp.tokenRequests).to.have.length(1);
+
+    // The failure is remembered, but never longer than 5 s: poll until the gateway recovers by itself.
+    idp.heal();
+    const healedAt = Date.now();
+    let recoveredAfter: number | undefined;
+    while (Date.now() - healedAt < 7000) {
+      const next = await rig.get();
+      if (next.status === 200) {
+        recoveredAfter = Date.now() - healedAt;
+        break;
+      }
+      expectProblem(next, 503, 'ERR_IDP_UNAVAILABLE');
+      await sleep(100);
+    }
+    expect(recoveredAfter, 'recovered').to.be.a('number');
+    expect(recoveredAfter!).to.be.within(3500, 5600);
+    // While remembered, the failure was served from memory: one more token request, the one that recovered.
+    expect(idp.tokenRequests).to.have.length(2);
+    expect(rig.backend.received).to.have.length(1);
+  });
+
+  it('default failure memory (failureCooldownMs 2000): a burst during an outage costs one flight; recovery within 5 s', async () => {
+    rig = await startRig(idp, { auth: { failureCooldownMs: undefined } });
+    idp.fail({ kind: 'status', status: 500 }, Infinity);
+    expectProblem(await rig.get(), 503, 'ERR_IDP_UNAVAILABLE');
+    const afterFirst = idp.tokenRequests.length;
+    const burst = await Promise.all(Array.from({ length: 50 }, () => rig!.get()));
+    for (const answer of burst) {
+      expectProblem(answer, 503, 'ERR_IDP_UNAVAILABLE');
+      expect(answer.ms).to.be.below(500);
+    }
+    expect(idp.tokenRequests.length, 'the burst was answered from the failure memory').to.equal(afterFirst);
+
+    idp.heal();
+    const healedAt = Date.now();
+    let status = 0;
+    while (status !== 200 && Date.now() - healedAt < 6000) {
+      status = (await rig.get()).status;
+      if (status !== 200) await sleep(100);
+    }
+    expect(status).to.equal(200);
+    expect(Date.now() - healedAt).to.be.below(5000);
+  });
+});
