@@ -1,0 +1,2 @@
+export { RedisTokenCache } from './redis-token-cache.js';
+export type { RedisSendCommand, RedisSubscribe, RedisTokenCacheOptions } from './types.js';

@@ -1,0 +1,82 @@
+import type { KeyObject } from 'node:crypto';
+import leven from 'leven';
+import { AadBackendAuthError } from '../errors.js';
+import { createDefaultLogger } from '../logger.js';
+import type { AadBackendAuthLogger } from '../types.js';
+import { parseEncryptionKey } from './encryption.js';
+import type { RedisSendCommand, RedisSubscribe, RedisTokenCacheOptions } from './types.js';
+
+const KNOWN = [
+  'sendCommand',
+  'prefix',
+  'encryptionKey',
+  'subscribe',
+  'commandTimeoutMs',
+  'retryIntervalMs',
+  'pollIntervalMs',
+  'logger',
+] as const satisfies readonly (keyof RedisTokenCacheOptions)[];
+
+export interface RedisTokenCacheSettings {
+  readonly sendCommand: RedisSendCommand;
+  readonly prefix: string;
+  readonly encryptionKey: KeyObject | undefined;
+  readonly subscribe: RedisSubscribe | undefined;
+  readonly commandTimeoutMs: number;
+  readonly retryIntervalMs: number;
+  readonly pollIntervalMs: number;
+  readonly logger: AadBackendAuthLogger;
+}
+
+function invalid(option: string, problem: string): AadBackendAuthError {
+  return new AadBackendAuthError('ERR_INVALID_OPTION', `RedisTokenCache: "${option}" ${problem}`, { status: 500 });
+}
+
+function integer(option: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  throw invalid(option, `must be an integer from ${min} to ${max}`);
+}
+
+function optionalFunction<T>(option: string, value: unknown): T | undefined {
+  if (value === undefined || typeof value === 'function') return value as T | undefined;
+  throw invalid(option, 'must be a function');
+}
+
+/** Validates the options once, naming the option at fault; keys set to `undefined` count as absent. */
+export function parseRedisTokenCacheOptions(options: unknown): RedisTokenCacheSettings {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalid('options', 'must be an object');
+  const o: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (!(KNOWN as readonly string[]).includes(key)) {
+      const guess = KNOWN.reduce<string>((best, name) => (leven(key, name) < leven(key, best) ? name : best), KNOWN[0]);
+      throw invalid(key, `is not an option.${leven(key.toLowerCase(), guess.toLowerCase()) <= 3 ? ` Did you mean "${guess}"?` : ''}`);
+    }
+    o[key] = value;
+  }
+  if (typeof o.sendCommand !== 'function') {
+    throw invalid('sendCommand', 'must be a function that sends one raw command, e.g. (...args) => client.sendCommand(args)');
+  }
+  if (o.prefix !== undefined && typeof o.prefix !== 'string') throw invalid('prefix', 'must be a string');
+  let encryptionKey: KeyObject | undefined;
+  if (o.encryptionKey !== undefined) {
+    const parsed = parseEncryptionKey(o.encryptionKey);
+    if (typeof parsed === 'string') throw invalid('encryptionKey', parsed);
+    encryptionKey = parsed;
+  }
+  const logger = o.logger as AadBackendAuthLogger | undefined;
+  if (logger !== undefined && !['debug', 'info', 'warn', 'error'].every((m) => typeof (logger as unknown as Record<string, unknown>)[m] === 'function')) {
+    throw invalid('logger', 'must have debug, info, warn and error methods');
+  }
+  return {
+    sendCommand: o.sendCommand as RedisSendCommand,
+    prefix: (o.prefix as string | undefined) ?? 'aad-backend-auth:',
+    encryptionKey,
+    subscribe: optionalFunction<RedisSubscribe>('subscribe', o.subscribe),
+    commandTimeoutMs: integer('commandTimeoutMs', o.commandTimeoutMs, 250, 1, 60_000),
+    retryIntervalMs: integer('retryIntervalMs', o.retryIntervalMs, 1000, 0, 600_000),
+    pollIntervalMs: integer('pollIntervalMs', o.pollIntervalMs, 50, 1, 60_000),
+    logger: logger ?? createDefaultLogger('aad-backend-auth:redis'),
+  };
+}

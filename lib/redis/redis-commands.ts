@@ -1,0 +1,98 @@
+import { withTimeout } from '../timing.js';
+import type { AadBackendAuthLogger } from '../types.js';
+import type { RedisScript } from './scripts.js';
+import type { RedisSendCommand } from './types.js';
+
+/** Replies that prove Redis is up and answering, even though the command failed. */
+const ANSWERS = /^(WRONGTYPE|NOSCRIPT)\b/;
+
+/** A command refused without reaching Redis, because Redis failed recently. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 200) : 'unknown error';
+}
+
+/**
+ * Sends commands with a deadline, and fails fast while Redis is unusable: after
+ * a failure, commands are refused without reaching Redis until `retryIntervalMs`
+ * has passed, then one command probes it. Health changes are logged once each.
+ */
+export class RedisCommands {
+  readonly #send: RedisSendCommand;
+  readonly #timeoutMs: number;
+  readonly #retryIntervalMs: number;
+  readonly #logger: AadBackendAuthLogger;
+  #healthy = true;
+  #downSince = 0;
+  #retryAt = 0;
+  #probing = false;
+
+  constructor(send: RedisSendCommand, timeoutMs: number, retryIntervalMs: number, logger: AadBackendAuthLogger) {
+    this.#send = send;
+    this.#timeoutMs = timeoutMs;
+    this.#retryIntervalMs = retryIntervalMs;
+    this.#logger = logger;
+  }
+
+  /** False from a failed command until a later one succeeds. */
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  async send(...args: string[]): Promise<unknown> {
+    const probe = !this.#healthy;
+    if (probe) {
+      if (this.#probing || Date.now() < this.#retryAt) throw new RedisUnavailableError('Redis is unavailable; not trying again yet');
+      this.#probing = true;
+    }
+    try {
+      const reply = await this.sendUnguarded(...args);
+      this.#onAnswer();
+      return reply;
+    } catch (error) {
+      if (ANSWERS.test(reasonOf(error))) this.#onAnswer();
+      else this.#onFailure(error);
+      throw error;
+    } finally {
+      if (probe) this.#probing = false;
+    }
+  }
+
+  /** Sends with the deadline but past the health gate, and without touching health: for clean-ups. */
+  async sendUnguarded(...args: string[]): Promise<unknown> {
+    // Promise.resolve: a client's thenable gets the deadline too.
+    return withTimeout(Promise.resolve(this.#send(...args)), this.#timeoutMs);
+  }
+
+  /** Runs a script by SHA-1, loading it with EVAL when Redis does not have it. */
+  async script(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await this.send('EVALSHA', script.sha1, ...tail);
+    } catch (error) {
+      if (!reasonOf(error).startsWith('NOSCRIPT')) throw error;
+      return this.send('EVAL', script.source, ...tail);
+    }
+  }
+
+  #onAnswer(): void {
+    if (this.#healthy) return;
+    this.#healthy = true;
+    const seconds = Math.round((Date.now() - this.#downSince) / 1000);
+    this.#logger.info(`Redis token cache is back after ${seconds} s; tokens are shared by the fleet again`);
+  }
+
+  #onFailure(error: unknown): void {
+    const now = Date.now();
+    this.#retryAt = now + this.#retryIntervalMs;
+    if (!this.#healthy) return;
+    this.#healthy = false;
+    this.#downSince = now;
+    this.#logger.warn(
+      `Redis token cache unavailable (${reasonOf(error)}); each instance uses its own cache and fetches its own tokens until Redis is back`,
+    );
+  }
+}
