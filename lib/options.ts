@@ -182,6 +182,8 @@ function selectTarget(o: Record<string, unknown>, source: TokenSource, endpoint:
     } catch {
       throw new AadBackendAuthError('ERR_INVALID_TARGET', 'A per-request "tenantId", "resource" or "scope" function threw', { status: 400 });
     }
+    // A tenant function must name a tenant: `undefined` (a missing header, say) must not fall through to no tenant at all.
+    if (tenantFn !== undefined && tenantId === undefined) throw invalidTarget('tenantId', tenantProblem(undefined)!);
     return build(tenantId, value, invalidTarget);
   };
 }
