@@ -121,6 +121,14 @@ function wsUrl(gateway: WsGateway, path = '/ws/hub'): string {
   return gateway.url.replace(/^http/, 'ws') + path;
 }
 
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await delay(5);
+  }
+}
+
 let resourceCounter = 0;
 /** A fresh resource per test: the default store is process-wide, so each test starts cold. */
 function freshResource(): string {
@@ -340,9 +348,11 @@ describe('withBackendToken: WebSocket upgrades', function () {
       'GET /ws/hub HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
-    await delay(100);
+    const tokenArrived = new Promise<void>((resolve) => gw.auth.tokenProvider.on('token', () => resolve()));
+    await waitFor(() => emu.tokenRequests.length === 1); // the gateway is now waiting for the token
     raw.resetAndDestroy();
-    await delay(600); // the token arrives after the client is gone
+    await tokenArrived; // after the client is gone
+    await delay(50);
     expect(emu.tokenRequests).to.have.length(1);
     expect(backend.upgrades).to.have.length(0);
 
