@@ -197,7 +197,6 @@ describe('withBackendToken: WebSocket upgrades', function () {
         expect(seen).to.not.have.property('cookie');
         expect(seen).to.not.have.property('x-api-key');
         expect(seen['x-kept']).to.equal('yes');
-        // The upgrade keeps its full path: Express never rewrote it.
         expect(emu.tokenRequests).to.have.length(1);
       });
     }
