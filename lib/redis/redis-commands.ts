@@ -3,6 +3,13 @@ import type { AadBackendAuthLogger } from '../types.js';
 import type { RedisScript } from './scripts.js';
 import type { RedisSendCommand } from './types.js';
 
+/**
+ * Consecutive failures before Redis counts as unusable. One slow reply (a busy
+ * event loop fires the deadline before reading the answer) must not switch the
+ * fleet to local fetching; a Redis that is really gone fails this fast anyway.
+ */
+const FAILURES_BEFORE_UNHEALTHY = 3;
+
 /** Replies that prove Redis is up and answering, even though the command failed. */
 const ANSWERS = /^(WRONGTYPE|NOSCRIPT)\b/;
 
@@ -17,8 +24,9 @@ function reasonOf(error: unknown): string {
 
 /**
  * Sends commands with a deadline, and fails fast while Redis is unusable: after
- * a failure, commands are refused without reaching Redis until `retryIntervalMs`
- * has passed, then one command probes it. Health changes are logged once each.
+ * a few failures in a row, commands are refused without reaching Redis until
+ * `retryIntervalMs` has passed, then one command probes it. Each health change
+ * is logged once.
  */
 export class RedisCommands {
   readonly #send: RedisSendCommand;
@@ -26,6 +34,7 @@ export class RedisCommands {
   readonly #retryIntervalMs: number;
   readonly #logger: AadBackendAuthLogger;
   #healthy = true;
+  #failures = 0;
   #downSince = 0;
   #retryAt = 0;
   #probing = false;
@@ -37,7 +46,7 @@ export class RedisCommands {
     this.#logger = logger;
   }
 
-  /** False from a failed command until a later one succeeds. */
+  /** False from a few failed commands in a row until one succeeds. */
   get healthy(): boolean {
     return this.#healthy;
   }
@@ -79,6 +88,7 @@ export class RedisCommands {
   }
 
   #onAnswer(): void {
+    this.#failures = 0;
     if (this.#healthy) return;
     this.#healthy = true;
     const seconds = Math.round((Date.now() - this.#downSince) / 1000);
@@ -88,7 +98,7 @@ export class RedisCommands {
   #onFailure(error: unknown): void {
     const now = Date.now();
     this.#retryAt = now + this.#retryIntervalMs;
-    if (!this.#healthy) return;
+    if (!this.#healthy || ++this.#failures < FAILURES_BEFORE_UNHEALTHY) return;
     this.#healthy = false;
     this.#downSince = now;
     this.#logger.warn(

@@ -77,7 +77,7 @@ export class RedisTokenCache implements TokenCache {
     if (subscribe !== undefined) this.#subscribe(subscribe);
   }
 
-  /** False from a failed Redis command until a later one succeeds: a readiness or metrics signal. */
+  /** False once 3 Redis commands in a row have failed, until one succeeds: a signal for metrics or readiness. */
   get healthy(): boolean {
     return this.#commands.healthy;
   }

@@ -42,13 +42,13 @@ export interface RedisTokenCacheOptions {
    */
   subscribe?: RedisSubscribe | undefined;
   /**
-   * Each command that takes longer counts as a failure (a cache miss).
+   * A command that takes longer fails (the provider counts it as a cache miss).
    * @default 250
    */
   commandTimeoutMs?: number | undefined;
   /**
-   * After a failure, commands fail at once, without reaching Redis, for this long;
-   * then one command probes whether Redis is back.
+   * Once 3 commands in a row have failed, commands fail at once, without reaching
+   * Redis, for this long; then one command probes whether Redis is back.
    * @default 1000
    */
   retryIntervalMs?: number | undefined;
