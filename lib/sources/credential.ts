@@ -62,31 +62,48 @@ const firstMatch = (value: string, pattern: RegExp): string | undefined => patte
  */
 function oauthDetails(shape: IdentityErrorShape, message: string): OAuthErrorDetails | undefined {
   const response = shape.errorResponse ?? {};
-  const description = text(response.errorDescription) ?? message;
+  // Only the IdP's structured error_description is kept as text; the message is searched for ids only.
+  const description = text(response.errorDescription);
+  const searched = description ?? message;
   const error = text(response.error, 100) ?? firstMatch(message, /^([a-z_]+):/);
   if (error === undefined || !PERMANENT_OAUTH_ERRORS.test(error)) return undefined;
-  const aadsts = firstMatch(description, /(AADSTS\d+)/);
-  const traceId = text(response.traceId, 100) ?? firstMatch(description, /Trace ID: ([0-9a-f-]{36})/i);
-  const correlationId = text(response.correlationId, 100) ?? firstMatch(description, /Correlation ID: ([0-9a-f-]{36})/i);
+  const aadsts = firstMatch(searched, /(AADSTS\d+)/);
+  const traceId = text(response.traceId, 100) ?? firstMatch(searched, /Trace ID: ([0-9a-f-]{36})/i);
+  const correlationId = text(response.correlationId, 100) ?? firstMatch(searched, /Correlation ID: ([0-9a-f-]{36})/i);
   return {
     error,
     ...(aadsts !== undefined && { aadsts }),
     ...(traceId !== undefined && { traceId }),
     ...(correlationId !== undefined && { correlationId }),
-    description,
+    ...(description !== undefined && { description }),
   };
 }
 
-/** Reads @azure/identity errors by name and message, keeping their details but never the original error. */
+/**
+ * What operators need from a credential's free-text message: its AADSTS codes and
+ * trace and correlation ids. The text itself is never kept: a credential may echo
+ * anything into it (AzureCliCredential quotes the CLI's raw output, which can hold
+ * the token; a custom credential may quote its secret).
+ */
+function identifiers(message: string): string {
+  const found = new Set(message.match(/AADSTS\d+/g) ?? []);
+  for (const [, label, id] of message.matchAll(/(Trace|Correlation) ID: ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/gi)) {
+    found.add(`${label!.toLowerCase()} id ${id!}`);
+  }
+  return found.size === 0 ? '' : `: ${[...found].join(', ')}`;
+}
+
+/** Reads @azure/identity errors by name and message, keeping their details but never the original error or its text. */
 function credentialFailed(error: unknown, signal: AbortSignal): AadBackendAuthError {
   const shape = (typeof error === 'object' && error !== null ? error : {}) as IdentityErrorShape;
-  const name = text(shape.name, 100) ?? 'Error';
+  // The name is shown, so it must look like a class name and not like free text.
+  const name = typeof shape.name === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,59}$/.test(shape.name) ? shape.name : 'Error';
   const message = text(shape.message, 2000) ?? 'unknown error';
   if (signal.aborted) {
     return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The credential did not return a token in time', { status: 503, transient: true });
   }
   if (name === 'CredentialUnavailableError') {
-    return new AadBackendAuthError('ERR_CREDENTIAL_UNAVAILABLE', `The credential is not available here: ${message.split('\n')[0]!.slice(0, 300)}`, {
+    return new AadBackendAuthError('ERR_CREDENTIAL_UNAVAILABLE', `The credential is not available here (${name})${identifiers(message)}`, {
       status: 502,
     });
   }
@@ -99,7 +116,8 @@ function credentialFailed(error: unknown, signal: AbortSignal): AadBackendAuthEr
       oauth,
     });
   }
-  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The credential failed to get a token (${name}): ${message.split('\n')[0]!.slice(0, 300)}`, {
+  const http = status === undefined ? '' : `, HTTP ${status}`;
+  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The credential failed to get a token (${name}${http})${identifiers(message)}`, {
     status: 503,
     idpStatus: status,
     transient: true,
