@@ -91,7 +91,7 @@ describe('nothing leaks: sentinel secret, verbose logging, every artefact search
     watch.install();
     const clients = [{ clientId: DEFAULT_CLIENT_ID, clientSecret: SENTINEL }];
     idp = await startEntraEmulator({ clients });
-    shortIdp = await startEntraEmulator({ clients, tokenLifetimeSeconds: 2 });
+    shortIdp = await startEntraEmulator({ clients, tokenLifetimeSeconds: 3 });
     recorder = await startRecordingServer();
     previousDebug = createDebug.disable();
     createDebug.enable('aad-backend-auth*');
@@ -232,17 +232,18 @@ describe('nothing leaks: sentinel secret, verbose logging, every artefact search
         ['hang (timeout)', { kind: 'hang' }],
         ['drip (timeout)', { kind: 'drip', intervalMs: 100 }],
       ];
-      for (const [name, fault] of transient) it(`unavailable: ${name}`, () => failingFlow(mode, fault, 503, { timeoutMs: 600 }));
+      for (const [name, fault] of transient) it(`unavailable: ${name}`, () => failingFlow(mode, fault, 503, { timeoutMs: 250 }));
 
       it('unavailable: connection refused', async () => {
         const port = await refusedPort();
-        await failingFlow(mode, undefined, 503, { authorityHost: `http://127.0.0.1:${port}`, timeoutMs: 600 });
+        await failingFlow(mode, undefined, 503, { authorityHost: `http://127.0.0.1:${port}`, timeoutMs: 250 });
       });
 
       it('a background refresh that fails: the cached token is served, the failure logged', async () => {
-        const { rig: current, events } = await leakRig(mode, {}, shortIdp);
+        // Tokens live 3 s: usable until 2.7 s, refreshed from 1.5 s on; the refresh gives up after 0.4 s.
+        const { rig: current, events } = await leakRig(mode, { timeoutMs: 400 }, shortIdp);
         expect((await current.get()).status).to.equal(200);
-        await sleep(1100); // past half the 2 s lifetime: the next request refreshes in the background
+        await sleep(1600);
         shortIdp.fail({ kind: 'status', status: 500, body: SENTINEL }, Infinity);
         expect((await current.get()).status).to.equal(200);
         const until = Date.now() + 3000;
@@ -355,5 +356,5 @@ function named(name: string, message: string): Error {
 }
 
 function credentialOptions(credential: TokenCredential): Partial<AadBackendAuthOptions> {
-  return { credential, tenantId: undefined, clientId: undefined, clientSecret: undefined, authorityHost: undefined, timeoutMs: 600 };
+  return { credential, tenantId: undefined, clientId: undefined, clientSecret: undefined, authorityHost: undefined, timeoutMs: 250 };
 }
