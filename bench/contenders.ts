@@ -1,0 +1,58 @@
+/** The gateways under comparison: Express 4 + http-proxy-middleware 3, with one auth step (or none) in front. */
+import express, { type RequestHandler } from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { Agent, createServer, type Server } from 'node:http';
+import { aadBackendAuth } from '../lib/index.js';
+import type { AadBackendAuthMiddleware } from '../lib/index.js';
+import { handWrittenCache, perRequestToken } from './hand-written.js';
+import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
+
+/**
+ * `none`: A and A', the ceiling and its twin (the noise floor); `aadBackendAuth`: B;
+ * `per-request`: C, the seed policy; `hand-cache`: D, the hand-written cache.
+ */
+export type ContenderKind = 'none' | 'aadBackendAuth' | 'per-request' | 'hand-cache';
+
+export interface ContenderSpec {
+  readonly name: string;
+  readonly kind: ContenderKind;
+  /** Each gateway that asks for tokens has its own client id, so the emulator counts its requests apart. */
+  readonly clientId?: string;
+  readonly authorityHost?: string;
+  /** For B: `purgeOnStatus`, when not the default. */
+  readonly purgeOnStatus?: number[];
+}
+
+export interface Contender {
+  readonly spec: ContenderSpec;
+  readonly server: Server;
+  readonly middleware: AadBackendAuthMiddleware | undefined;
+}
+
+function authStep(spec: ContenderSpec): RequestHandler | AadBackendAuthMiddleware | undefined {
+  if (spec.kind === 'none') return undefined;
+  const credentials = { authorityHost: spec.authorityHost!, tenantId: TENANT_ID, clientId: spec.clientId!, clientSecret: CLIENT_SECRET, resource: RESOURCE };
+  switch (spec.kind) {
+    case 'aadBackendAuth':
+      return aadBackendAuth({ ...credentials, ...(spec.purgeOnStatus === undefined ? {} : { purgeOnStatus: spec.purgeOnStatus }) });
+    case 'per-request':
+      return perRequestToken(credentials) as RequestHandler;
+    case 'hand-cache':
+      return handWrittenCache(credentials) as RequestHandler;
+  }
+}
+
+/** An Express app: the auth step (if any), then the proxy to `backendUrl`. Not yet listening. */
+export function createContender(spec: ContenderSpec, backendUrl: string): Contender {
+  const app = express();
+  const auth = authStep(spec);
+  // Without an agent, http-proxy sends `connection: close` and every request pays two TCP handshakes,
+  // which would hide the cost of the auth step. Keep-alive makes the comparison strict.
+  const agent = new Agent({ keepAlive: true });
+  const proxy = createProxyMiddleware({ target: backendUrl, changeOrigin: true, agent }) as unknown as RequestHandler;
+  if (auth === undefined) app.use(proxy);
+  else app.use(auth as RequestHandler, proxy);
+  const middleware = spec.kind === 'aadBackendAuth' ? (auth as AadBackendAuthMiddleware) : undefined;
+  // Listening happens in the caller, with a deep backlog.
+  return { spec, server: createServer(app), middleware };
+}

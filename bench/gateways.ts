@@ -1,0 +1,60 @@
+/**
+ * Child process: every gateway of one comparison, in one process pinned to core 1
+ * by bench/run.ts, so that they share the same JIT, heap and core.
+ */
+import { serve } from './ipc.js';
+import { createContender, type ContenderSpec } from './contenders.js';
+import { listen } from './servers.js';
+
+export interface GatewaysArgument {
+  readonly backendUrl: string;
+  readonly specs: readonly ContenderSpec[];
+}
+
+export interface GatewaysReady {
+  readonly urls: Record<string, string>;
+}
+
+/** What `process.memoryUsage()` says, in bytes. */
+export interface MemorySample {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+}
+
+export interface ProviderStatsSample {
+  readonly tokenRequests: number;
+  readonly waits: number;
+  readonly refreshes: number;
+  readonly cacheHits: number;
+}
+
+const argument = JSON.parse(process.argv[2]!) as GatewaysArgument;
+const contenders = argument.specs.map((spec) => createContender(spec, argument.backendUrl));
+const urls: Record<string, string> = {};
+for (const contender of contenders) urls[contender.spec.name] = await listen(contender.server);
+
+serve(
+  {
+    memory(args: { gc: boolean }): MemorySample {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (args.gc && gc !== undefined) {
+        gc();
+        gc();
+      }
+      const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+      return { rss, heapUsed, heapTotal, external };
+    },
+    providerStats(): Record<string, ProviderStatsSample> {
+      const result: Record<string, ProviderStatsSample> = {};
+      for (const { spec, middleware } of contenders) {
+        if (middleware === undefined) continue;
+        const { tokenRequests, waits, refreshes, cacheHits } = middleware.tokenProvider.stats();
+        result[spec.name] = { tokenRequests, waits, refreshes, cacheHits };
+      }
+      return result;
+    },
+  },
+  { urls } satisfies GatewaysReady,
+);

@@ -1,0 +1,46 @@
+/** What every scenario needs: the upstream child, emulators with per-gateway client ids, and pinned gateway processes. */
+import type { ContenderSpec } from './contenders.js';
+import type { GatewaysArgument, GatewaysReady } from './gateways.js';
+import { startChild, type Child } from './ipc.js';
+import type { EmulatorRequest, TokenRequestRecord, UpstreamReady } from './upstream.js';
+
+export const GATEWAY_CPU = 1;
+export const UPSTREAM_CPU = 0;
+
+export interface Emulator {
+  readonly url: string;
+  /** Token requests the emulator received from `clientId`. */
+  requestsFrom(clientId: string): Promise<TokenRequestRecord[]>;
+  close(): Promise<void>;
+}
+
+export interface Harness {
+  readonly backendUrl: string;
+  startEmulator(clientIds: readonly string[], tokenLifetimeSeconds: number): Promise<Emulator>;
+  startGateways(specs: readonly ContenderSpec[], nodeFlags?: readonly string[]): Promise<Child<GatewaysReady>>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(idpLatencyMs: number): Promise<Harness> {
+  const upstream = await startChild<UpstreamReady>('./upstream.ts', UPSTREAM_CPU, null);
+  const { backendUrl } = upstream.ready;
+  return {
+    backendUrl,
+    async startEmulator(clientIds, tokenLifetimeSeconds) {
+      const request: EmulatorRequest = { clientIds, tokenLifetimeSeconds, latencyMs: idpLatencyMs };
+      const { id, url } = await upstream.call<{ id: number; url: string }>('startEmulator', request);
+      return {
+        url,
+        async requestsFrom(clientId) {
+          const all = await upstream.call<TokenRequestRecord[]>('tokenRequests', { id });
+          return all.filter((r) => r.clientId === clientId);
+        },
+        close: () => upstream.call('closeEmulator', { id }),
+      };
+    },
+    startGateways(specs, nodeFlags = []) {
+      return startChild<GatewaysReady>('./gateways.ts', GATEWAY_CPU, { backendUrl, specs } satisfies GatewaysArgument, nodeFlags);
+    },
+    stop: () => upstream.stop(),
+  };
+}

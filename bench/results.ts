@@ -1,0 +1,24 @@
+/** Everything one `npm run bench` measured. */
+import type { BenchConfig } from './config.js';
+import type { HotPathResult } from './hot-path.js';
+import type { Machine } from './machine.js';
+import type { BurstResult } from './scenarios/burst.js';
+import type { MemoryResult } from './scenarios/memory.js';
+import type { RefreshResult } from './scenarios/refresh.js';
+import type { ThroughputResult } from './scenarios/throughput.js';
+
+export interface BenchResults {
+  readonly command: string;
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly config: BenchConfig;
+  readonly machine: Machine;
+  /** Load average when the run ended: a busy machine shows here. */
+  readonly loadAverageAfter: readonly number[];
+  readonly pinned: boolean;
+  throughput?: ThroughputResult;
+  burst?: BurstResult;
+  refresh?: RefreshResult;
+  memory?: MemoryResult;
+  hot?: HotPathResult;
+}

@@ -1,0 +1,16 @@
+/** The hot path micro-benchmark, in its own process on the gateway core. */
+import type { BenchConfig } from '../config.js';
+import { GATEWAY_CPU } from '../harness.js';
+import type { HotPathResult } from '../hot-path.js';
+import { startChild } from '../ipc.js';
+
+export async function hotPath(config: BenchConfig, log: (line: string) => void): Promise<HotPathResult> {
+  const child = await startChild<null>('./hot-path.ts', GATEWAY_CPU, null);
+  try {
+    const result = await child.call<HotPathResult>('run', { timeMs: config.hotTimeMs });
+    for (const task of result.tasks) log(`  hot path ${task.name}: ${task.medianNs.toFixed(0)} ns/call (min ${task.minNs.toFixed(0)}, p99 ${task.p99Ns.toFixed(0)})`);
+    return result;
+  } finally {
+    await child.stop();
+  }
+}

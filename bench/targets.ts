@@ -1,0 +1,87 @@
+/** The issue's targets, judged from the numbers: met or not met, never rounded in B's favour. */
+import type { BenchResults } from './results.js';
+
+export type Verdict = 'met' | 'not met' | 'not measured';
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly verdict: Verdict;
+}
+
+const f = (n: number, digits = 2): string => n.toFixed(digits);
+
+export function checkTargets(r: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const tp = r.throughput;
+  if (tp === undefined) {
+    checks.push({ target: 'B/A throughput ≥ 0.97', measured: '—', verdict: 'not measured' });
+    checks.push({ target: "B's p99 ≤ A's p99 + 0.2 ms", measured: '—', verdict: 'not measured' });
+  } else {
+    const ba = tp.ratios['B/A']!;
+    const floor = tp.ratios["A'/A"]!;
+    checks.push({
+      target: 'B/A throughput ≥ 0.97',
+      measured: `${f(ba.median)} (rounds ${f(ba.min)}–${f(ba.max)}; noise floor A'/A ${f(floor.median)}, ${f(floor.min)}–${f(floor.max)})`,
+      verdict: ba.median >= 0.97 ? 'met' : 'not met',
+    });
+    const dp = tp.p99Deltas['B − A']!;
+    const dFloor = tp.p99Deltas["A' − A"]!;
+    checks.push({
+      target: "B's p99 ≤ A's p99 + 0.2 ms",
+      measured: `B − A ${f(dp.median)} ms (rounds ${f(dp.min)} to ${f(dp.max)}; noise floor A' − A ${f(dFloor.median)} ms)`,
+      verdict: dp.median <= 0.2 ? 'met' : 'not met',
+    });
+  }
+
+  const counts: string[] = [];
+  let allOne = true;
+  let any = false;
+  if (tp !== undefined) {
+    any = true;
+    counts.push(`steady load ${tp.gateways.B.tokenRequests.join(', ')} (one per gateway process)`);
+    allOne &&= tp.gateways.B.tokenRequests.every((n) => n === 1);
+  }
+  if (r.burst !== undefined) {
+    any = true;
+    const b = r.burst.gateways.B!.tokenRequests;
+    counts.push(`cold burst ${b.join(', ')}`);
+    allOne &&= b.every((n) => n === 1);
+  }
+  if (r.memory !== undefined) {
+    any = true;
+    counts.push(`${r.memory.requests} requests ${r.memory.tokenRequests}`);
+    allOne &&= r.memory.tokenRequests === 1;
+  }
+  checks.push({
+    target: 'exactly 1 token request for B where tokens do not expire',
+    measured: any ? counts.join('; ') : '—',
+    verdict: any ? (allOne ? 'met' : 'not met') : 'not measured',
+  });
+
+  const refreshB = r.refresh?.runs.find((run) => run.gateway === 'B');
+  if (refreshB === undefined) {
+    checks.push({ target: 'no latency spike at the refresh boundary (B)', measured: '—', verdict: 'not measured' });
+  } else {
+    const worst = refreshB.windows.reduce((m, w) => Math.max(m, w.p99), 0);
+    const waits = refreshB.provider?.waits ?? Number.NaN;
+    checks.push({
+      target: 'no latency spike at the refresh boundary (B)',
+      measured: `worst refresh-window p99 ${f(worst)} ms vs steady p99 ${f(refreshB.steady.p99)} ms; ${waits} requests waited for a token during the load`,
+      verdict: !refreshB.spike && waits === 0 ? 'met' : 'not met',
+    });
+  }
+
+  const hot = r.hot?.tasks.filter((t) => t.name.startsWith('aadBackendAuth'));
+  if (hot === undefined || hot.length === 0) {
+    checks.push({ target: 'hot path < 1 µs per call', measured: '—', verdict: 'not measured' });
+  } else {
+    const slowest = Math.max(...hot.map((t) => t.medianNs));
+    checks.push({
+      target: 'hot path < 1 µs per call',
+      measured: hot.map((t) => `${t.name.replace('aadBackendAuth, ', '')}: ${f(t.medianNs, 0)} ns`).join('; '),
+      verdict: slowest < 1000 ? 'met' : 'not met',
+    });
+  }
+  return checks;
+}

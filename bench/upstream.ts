@@ -1,0 +1,54 @@
+/**
+ * Child process: the backend and the Entra ID emulators (50 ms per token), pinned
+ * to core 0 by bench/run.ts. Emulators are started per scenario, so each
+ * scenario counts its own token requests.
+ */
+import { startEntraEmulator, type EntraEmulator } from '../lib/testing/index.js';
+import { CLIENT_SECRET, TENANT_ID } from './identity.js';
+import { serve } from './ipc.js';
+import { createBackend, listen } from './servers.js';
+
+export interface EmulatorRequest {
+  readonly clientIds: readonly string[];
+  readonly tokenLifetimeSeconds: number;
+  readonly latencyMs: number;
+}
+
+/** A token request as the emulator saw it: who asked, and when it arrived and was answered. */
+export interface TokenRequestRecord {
+  readonly clientId: string;
+  readonly receivedAt: number;
+}
+
+export interface UpstreamReady {
+  readonly backendUrl: string;
+}
+
+const emulators = new Map<number, EntraEmulator>();
+let nextEmulator = 0;
+
+const backendUrl = await listen(createBackend());
+
+serve(
+  {
+    async startEmulator(args: EmulatorRequest): Promise<{ id: number; url: string }> {
+      const emulator = await startEntraEmulator({
+        latencyMs: args.latencyMs,
+        tokenLifetimeSeconds: args.tokenLifetimeSeconds,
+        tenants: [TENANT_ID],
+        clients: args.clientIds.map((clientId) => ({ clientId, clientSecret: CLIENT_SECRET })),
+      });
+      const id = nextEmulator++;
+      emulators.set(id, emulator);
+      return { id, url: emulator.url };
+    },
+    tokenRequests(args: { id: number }): TokenRequestRecord[] {
+      return emulators.get(args.id)!.tokenRequests.map((r) => ({ clientId: r.form['client_id'] ?? '', receivedAt: r.receivedAt }));
+    },
+    async closeEmulator(args: { id: number }): Promise<void> {
+      await emulators.get(args.id)?.close();
+      emulators.delete(args.id);
+    },
+  },
+  { backendUrl } satisfies UpstreamReady,
+);
