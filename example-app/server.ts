@@ -15,7 +15,13 @@ function time(): string {
   return new Date().toTimeString().slice(0, 8);
 }
 
+/** The middleware names a token by its cache key (authority|client|tenant|scope); the scope says enough here. */
+function shorten(line: string): string {
+  return line.replace(/\S+\|\S+\|\S+\|(\S+)/g, '$1');
+}
+
 function log(source: 'bff' | 'backend', line: string): void {
+  line = source === 'bff' ? shorten(line) : line;
   console.log(`${dim(time())} ${source === 'bff' ? paint(36, '[bff]    ') : paint(35, '[backend]')} ${line}`);
 }
 
