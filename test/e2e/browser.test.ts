@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { EXAMPLE_RESOURCE, startExample, type RunningExample } from '../../example-app/example.js';
+
+/** Debian's `chromium` package; no test downloads a browser. */
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
+];
+const OUTPUT = 'test-output';
+
+/** The slice of the DOM the page-side predicates use (tsconfig has no "dom" lib). */
+interface PageGlobals {
+  document: { querySelector(selector: string): { textContent: string | null } | null };
+}
+
+/** Waits until the element's text is `expected`. A function, not a string: the page's CSP forbids eval. */
+async function waitForText(page: Page, selector: string, expected: string): Promise<void> {
+  await page.waitForFunction(
+    ([sel, text]) => (globalThis as unknown as PageGlobals).document.querySelector(sel)?.textContent === text,
+    [selector, expected] as const,
+    { timeout: 15_000 },
+  );
+}
+
+describe('the example page in a real browser (Debian chromium)', function () {
+  this.timeout(60_000);
+  let browser: Browser | undefined;
+  let example: RunningExample | undefined;
+  let page: Page;
+  const problems: string[] = [];
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env['CI'] === 'true') throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install -y chromium)`);
+      console.log(`      skipped: ${CHROMIUM} not found; install the Debian package chromium`);
+      this.skip();
+    }
+    mkdirSync(OUTPUT, { recursive: true });
+    // Playwright gives every launch a fresh, temporary profile (user data dir).
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+    example = await startExample({ mode: 'local', port: 0, host: '127.0.0.1' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    page = await context.newPage();
+    // A CSP violation, a script error or a failed asset shows up here.
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      // Chromium logs every 4xx/5xx fetch; the 403 and 502 below are on purpose.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await example?.close();
+  });
+
+  it('renders the claims the backend verified, with the audience, the role and the BFF stats', async () => {
+    await page.goto(example!.url);
+    await waitForText(page, '[data-testid="audience"]', EXAMPLE_RESOURCE);
+    expect(await page.textContent('#claim-roles')).to.equal('Orders.Read');
+    expect(await page.textContent('#claim-countdown')).to.match(/^in \d:\d\d$/);
+    // The stats poll ran after the first call: one token request.
+    await waitForText(page, '#stat-tokenRequests', '1');
+    expect(await page.textContent('#mode')).to.equal('Local mode · Entra ID emulator');
+    expect(await page.isVisible('#error')).to.equal(false);
+    await page.screenshot({ path: `${OUTPUT}/example-page.png`, fullPage: true });
+    expect(problems).to.deep.equal([]);
+  });
+
+  it('explains the 403 of the role-guarded route in the error panel', async () => {
+    await page.click('button[data-call="/api/admin"]');
+    await page.waitForSelector('#error:not([hidden])', { timeout: 10_000 });
+    expect(await page.textContent('#error-title')).to.equal('Valid token, but no Orders.Admin role');
+    expect(await page.textContent('#resp-status')).to.equal('403');
+    expect(await page.textContent('#resp-www-value')).to.include('error="insufficient_scope"');
+    await page.screenshot({ path: `${OUTPUT}/example-page-403.png`, fullPage: true });
+  });
+
+  it('shows the IdP failure when the emulator refuses the secret, and recovers once healed', async () => {
+    await page.click('button[data-demo="idp-refuses"]');
+    await waitForText(page, '#error-title', 'Entra ID refused to issue a token');
+    expect(await page.textContent('#resp-status')).to.equal('502');
+    await waitForText(page, '#stat-lastErrorCode', 'ERR_IDP_REJECTED');
+    await page.screenshot({ path: `${OUTPUT}/example-page-idp-error.png`, fullPage: true });
+
+    // The failure is remembered for failureCooldownMs (2 s); heal, then call after it.
+    await page.waitForTimeout(2_100);
+    await page.click('button[data-demo="heal"]');
+    await page.waitForSelector('#error', { state: 'hidden', timeout: 10_000 });
+    expect(await page.textContent('#resp-status')).to.equal('200');
+    expect(problems).to.deep.equal([]);
+  });
+});
