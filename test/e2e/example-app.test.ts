@@ -122,15 +122,17 @@ describe('example-app: BFF + sample backend + emulator, in-process', () => {
     expect((await request(example.url).get('/api/whoami')).status).to.equal(200);
   });
 
-  it('refreshes in the background ahead of expiry (a 4 s token, refreshed after 2 s)', async () => {
-    const quick = await startExample({ mode: 'local', port: 0, host: '127.0.0.1' }, { tokenLifetimeSeconds: 4 });
+  it('refreshes in the background ahead of expiry (a 6 s token, refreshed after 3 s)', async () => {
+    const quick = await startExample({ mode: 'local', port: 0, host: '127.0.0.1' }, { tokenLifetimeSeconds: 6 });
+    const tokenRequests = async (): Promise<number> => (await request(quick.url).get('/_bff/status')).body.stats.tokenRequests;
     try {
       const first = await request(quick.url).get('/api/whoami');
-      await new Promise((resolve) => setTimeout(resolve, 2200));
-      // Past the refresh point: this request is served the current token and starts a refresh.
+      await new Promise((resolve) => setTimeout(resolve, 3100));
+      // Past the refresh point (3 s), before the token stops being used (5.4 s): this request
+      // is served the current token and starts a refresh.
       const second = await request(quick.url).get('/api/whoami');
       expect(second.body.claims.jti).to.equal(first.body.claims.jti);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (let i = 0; i < 50 && (await tokenRequests()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       const third = await request(quick.url).get('/api/whoami');
       expect(third.body.claims.jti).not.to.equal(first.body.claims.jti);
       const { stats, events } = (await request(quick.url).get('/_bff/status')).body;
@@ -138,6 +140,76 @@ describe('example-app: BFF + sample backend + emulator, in-process', () => {
       expect(events.map((e: { kind: string }) => e.kind)).to.deep.equal(['token', 'refresh', 'token']);
     } finally {
       await quick.close();
+    }
+  });
+});
+
+describe('example-app: the sample backend checks every part of the token', () => {
+  const issuer = 'https://login.example.test/tenant/v2.0';
+  const audience = 'api://orders';
+  let keys: Awaited<ReturnType<typeof generateKeyPair>>;
+  let jwksServer: http.Server;
+  let backend: http.Server;
+  let backendUrl: string;
+
+  before(async () => {
+    keys = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    jwksServer = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    const jwksUrl = await listen(jwksServer);
+    backend = http.createServer(createBackendApp({ issuer, jwksUri: `${jwksUrl}/keys`, audience }));
+    backendUrl = await listen(backend);
+  });
+  after(async () => {
+    await close(backend);
+    await close(jwksServer);
+  });
+
+  const sign = (claims: JWTPayload = {}, lifetimeSeconds = 300): Promise<string> => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: issuer, aud: audience, iat: now, nbf: now, exp: now + lifetimeSeconds, roles: ['Orders.Read'], ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .sign(keys.privateKey);
+  };
+  const call = (authorization: string): Promise<request.Response> => request(backendUrl).get('/orders').set('Authorization', authorization);
+
+  it('accepts a good token', async () => {
+    expect((await call(`Bearer ${await sign()}`)).status).to.equal(200);
+  });
+
+  it('refuses expired, wrong-audience, wrong-issuer and HS256 tokens with 401 invalid_token', async () => {
+    const cases: [string, string][] = [
+      [await sign({}, -120), 'The token has expired.'],
+      [await sign({ aud: 'api://someone-else' }), 'The "aud" claim is not acceptable (check_failed).'],
+      [await sign({ iss: 'https://login.example.test/other/v2.0' }), 'The "iss" claim is not acceptable (check_failed).'],
+      [await new SignJWT({ iss: issuer, aud: audience, exp: Math.floor(Date.now() / 1000) + 60 }).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32)), 'The token is not signed with RS256.'],
+    ];
+    for (const [token, description] of cases) {
+      const res = await call(`Bearer ${token}`);
+      expect(res.status, description).to.equal(401);
+      expect(res.body).to.deep.equal({ error: 'invalid_token', error_description: description });
+      expect(res.headers['www-authenticate']).to.include('error="invalid_token"');
+    }
+  });
+
+  it('answers 400 invalid_request to a malformed Bearer header, and a bare 401 to another scheme', async () => {
+    const malformed = await call('Bearer two words');
+    expect(malformed.status).to.equal(400);
+    expect(malformed.headers['www-authenticate']).to.include('error="invalid_request"');
+    const basic = await call('Basic dXNlcjpwYXNz');
+    expect(basic.status).to.equal(401);
+    expect(basic.headers['www-authenticate']).to.equal('Bearer realm="aad-backend-auth-example"');
+  });
+
+  it('answers 503, not 401, when the signing keys cannot be fetched', async () => {
+    const unreachable = http.createServer(createBackendApp({ issuer, jwksUri: 'http://127.0.0.1:9/keys', audience }));
+    const url = await listen(unreachable);
+    try {
+      const res = await request(url).get('/whoami').set('Authorization', `Bearer ${await sign()}`);
+      expect(res.status).to.equal(503);
+      expect(res.body).to.include({ error: 'temporarily_unavailable' });
+    } finally {
+      await close(unreachable);
     }
   });
 });
