@@ -357,7 +357,8 @@ export class AadTokenProvider implements TokenProvider {
       }
       if (this.#closing.signal.aborted) throw closedError();
       if (!error.transient) throw error;
-      const waitMs = error.retryAfterSeconds === undefined ? backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS) : error.retryAfterSeconds * 1000;
+      // Retry-After is a floor, never a licence to skip the back-off: "Retry-After: 0" must not mean a tight loop.
+      const waitMs = Math.max(backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS), (error.retryAfterSeconds ?? 0) * 1000);
       if (Date.now() + waitMs >= deadline) throw error;
       logger.debug(`token request for ${target.key} failed [${error.code}], retrying in ${Math.round(waitMs)} ms: ${error.message}`);
       await sleep(waitMs, this.#closing.signal);
