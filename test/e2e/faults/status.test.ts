@@ -72,6 +72,21 @@ describe('fault matrix: 5xx and 429', () => {
     await expectRecovery(idp, rig);
   });
 
+  for (const [name, retryAfter] of [
+    ['0', 0],
+    ['an HTTP date in the past', new Date(Date.now() - 60_000)],
+  ] as const) {
+    it(`429 with Retry-After ${name}, still throttled: retried with back-off, not in a tight loop; 503`, async () => {
+      rig = await startRig(idp);
+      idp.fail({ kind: 'throttle', retryAfter }, Infinity);
+      expectProblem(await rig.get(), 503, 'ERR_IDP_UNAVAILABLE');
+      const attempts = idp.tokenRequests;
+      expect(attempts.length).to.be.within(2, 8);
+      for (let i = 1; i < attempts.length; i++) expect(attempts[i]!.receivedAt - attempts[i - 1]!.receivedAt).to.be.at.least(90);
+      await expectRecovery(idp, rig);
+    });
+  }
+
   it('429 with Retry-After as an HTTP date: honoured, then 200', async () => {
     rig = await startRig(idp, { auth: { timeoutMs: 5000 } });
     idp.fail({ kind: 'throttle', retryAfter: new Date(Date.now() + 2000) }, 1);
