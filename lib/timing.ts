@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 
 /** Waits `ms` without keeping the process alive; resolves early (never rejects) when `signal` aborts. */
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -13,9 +13,13 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export async function withTimeout<T>(value: T | Promise<T>, ms: number): Promise<T> {
   if (!(value instanceof Promise)) return value;
   const controller = new AbortController();
-  const expired = delay(ms, undefined, { ref: false, signal: controller.signal }).then(() => {
-    throw new Error(`timed out after ${ms} ms`);
-  });
+  // Timers run before I/O in an event-loop turn: after a stall, wait one turn so an
+  // answer that arrived in time is read before the deadline counts.
+  const expired = delay(ms, undefined, { ref: false, signal: controller.signal })
+    .then(() => nextTurn(undefined, { signal: controller.signal }))
+    .then(() => {
+      throw new Error(`timed out after ${ms} ms`);
+    });
   try {
     return await Promise.race([value, expired]);
   } finally {
