@@ -27,6 +27,28 @@ export async function withTimeout<T>(value: T | Promise<T>, ms: number): Promise
   }
 }
 
+/**
+ * A signal that aborts after `ms` (with a `TimeoutError`) or when `parent` aborts; `clear()` when done.
+ * Not `AbortSignal.any([parent, AbortSignal.timeout(ms)])`: on Node 20 the timeout signal inside
+ * `any()` can be garbage collected and then never fires (nodejs/node#57736), so a hung request would
+ * hang for good. Here the unref'd timer holds the controller strongly.
+ */
+export function deadlineSignal(ms: number, parent: AbortSignal): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const onParentAbort = (): void => controller.abort(parent.reason);
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+  timer.unref();
+  if (parent.aborted) onParentAbort();
+  else parent.addEventListener('abort', onParentAbort, { once: true });
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
 /** Jittered exponential back-off: half fixed, half random, so a fleet does not retry in step. */
 export function backoffMs(attempt: number, baseMs: number, capMs: number): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);

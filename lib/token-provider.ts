@@ -5,7 +5,7 @@ import { AadBackendAuthError } from './errors.js';
 import { parseProviderOptions, type ProviderSettings } from './options.js';
 import { ProviderToken } from './provider-token.js';
 import type { TokenTarget } from './sources/token-source.js';
-import { backoffMs, sleep, withTimeout } from './timing.js';
+import { backoffMs, deadlineSignal, sleep, withTimeout } from './timing.js';
 import type { AccessToken, TokenProvider, TokenProviderEvents, TokenProviderOptions, TokenProviderStats } from './types.js';
 
 /** Failed acquisitions are remembered at most this long: the gateway always tries again within 5 s. */
@@ -347,13 +347,15 @@ export class AadTokenProvider implements TokenProvider {
     const { source, refreshWindowMs, logger } = this.#settings;
     for (let attempt = 0; ; attempt++) {
       const requestedAt = Date.now();
-      const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(Math.max(1, deadline - requestedAt))]);
+      const timeout = deadlineSignal(Math.max(1, deadline - requestedAt), this.#closing.signal);
       this.#tokenRequests++;
       let error: AadBackendAuthError;
       try {
-        return ProviderToken.fromFetched(await source.fetchToken(target, signal), requestedAt, refreshWindowMs);
+        return ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal), requestedAt, refreshWindowMs);
       } catch (thrown) {
         error = asAadError(thrown);
+      } finally {
+        timeout.clear();
       }
       if (this.#closing.signal.aborted) throw closedError();
       if (!error.transient) throw error;
