@@ -1,5 +1,8 @@
 // Fault matrix, transport rows: the IdP cannot be reached, cuts the connection, or never finishes.
 import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { startEntraEmulator, type EntraEmulator, type Fault } from '../../../lib/testing/index.js';
 import { ROW_TIMEOUT_MS, expectProblem, expectRecovery, startRig, type Rig } from '../../helpers/fault-rig.js';
 import { refusedPort } from '../../helpers/hostile-servers.js';
@@ -62,6 +65,23 @@ describe('fault matrix: transport', () => {
       await expectRecovery(idp, rig);
     });
   }
+
+  it('a hang while the garbage collector runs: the timeout still fires (503), and the gateway recovers', async () => {
+    // Node 20's AbortSignal.any() lets a source AbortSignal.timeout() be collected, and then it never fires
+    // (nodejs/node#57736): one GC during a hung token request would wedge the flight for good.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    rig = await startRig(idp);
+    idp.fail({ kind: 'hang' }, Infinity);
+    const pending = rig.get();
+    await sleep(100);
+    gc();
+    gc();
+    const answer = await pending;
+    expectProblem(answer, 503, 'ERR_IDP_UNAVAILABLE');
+    expect(answer.ms).to.be.below(ROW_TIMEOUT_MS + 1000);
+    await expectRecovery(idp, rig);
+  });
 
   it('a slow answer within timeoutMs is waited for: 200', async () => {
     rig = await startRig(idp);
