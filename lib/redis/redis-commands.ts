@@ -1,6 +1,5 @@
 import { withTimeout } from '../timing.js';
 import type { AadBackendAuthLogger } from '../types.js';
-import type { RedisScript } from './scripts.js';
 import type { RedisSendCommand } from './types.js';
 
 /**
@@ -11,7 +10,7 @@ import type { RedisSendCommand } from './types.js';
 const FAILURES_BEFORE_UNHEALTHY = 3;
 
 /** Replies that prove Redis is up and answering, even though the command failed. */
-const ANSWERS = /^(WRONGTYPE|NOSCRIPT)\b/;
+const ANSWERS = /^WRONGTYPE\b/;
 
 /** A command refused without reaching Redis, because Redis failed recently. */
 export class RedisUnavailableError extends Error {
@@ -76,15 +75,9 @@ export class RedisCommands {
     return withTimeout(Promise.resolve(this.#send(...args)), this.#timeoutMs);
   }
 
-  /** Runs a script by SHA-1, loading it with EVAL when Redis does not have it. */
-  async script(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await this.send('EVALSHA', script.sha1, ...tail);
-    } catch (error) {
-      if (!reasonOf(error).startsWith('NOSCRIPT')) throw error;
-      return this.send('EVAL', script.source, ...tail);
-    }
+  /** Runs a Lua script. */
+  async script(source: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return this.send('EVAL', source, String(keys.length), ...keys, ...args);
   }
 
   #onAnswer(): void {

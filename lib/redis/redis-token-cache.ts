@@ -120,7 +120,7 @@ export class RedisTokenCache implements TokenCache {
     } catch (error) {
       // A client's offline queue may still run the SET later: queue the release behind it.
       if (!(error instanceof RedisUnavailableError)) {
-        this.#commands.sendUnguarded('EVAL', RELEASE_LOCK.source, '1', name, value).catch(() => undefined);
+        this.#commands.sendUnguarded('EVAL', RELEASE_LOCK, '1', name, value).catch(() => undefined);
       }
       throw error;
     }

@@ -139,7 +139,7 @@ describe('RedisTokenCache with the token provider', function () {
   it('works under the least-privilege ACL of the README, with both clients', async () => {
     const password = randomUUID();
     await admin.sendCommand('ACL', 'SETUSER', 'bff', 'on', `>${password}`, 'resetkeys', '~aad-backend-auth:*', 'resetchannels', '&aad-backend-auth:*',
-      '-@all', '+get', '+set', '+del', '+eval', '+evalsha', '+publish', '+subscribe', '+ping', '+info');
+      '-@all', '+get', '+set', '+del', '+eval', '+publish', '+subscribe', '+ping', '+info');
     await admin.sendCommand('ACL', 'LOG', 'RESET');
     for (const kind of ['redis', 'ioredis'] as const) {
       const client = await connectRedisClient(kind, `redis://bff:${password}@127.0.0.1:${server.port}`);
