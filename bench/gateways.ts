@@ -46,6 +46,11 @@ serve(
       const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
       return { rss, heapUsed, heapTotal, external };
     },
+    /** CPU time this process has used, µs (user + system): per-request cost that survives a busy machine. */
+    cpuMicros(): number {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    },
     providerStats(): Record<string, ProviderStatsSample> {
       const result: Record<string, ProviderStatsSample> = {};
       for (const { spec, middleware } of contenders) {

@@ -39,7 +39,9 @@ export async function startHarness(idpLatencyMs: number): Promise<Harness> {
       };
     },
     startGateways(specs, nodeFlags = []) {
-      return startChild<GatewaysReady>('./gateways.ts', GATEWAY_CPU, { backendUrl, specs } satisfies GatewaysArgument, nodeFlags);
+      // BENCH_CPU_PROF=<dir>: every gateway process writes a V8 CPU profile there when it stops.
+      const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+      return startChild<GatewaysReady>('./gateways.ts', GATEWAY_CPU, { backendUrl, specs } satisfies GatewaysArgument, [...profile, ...nodeFlags]);
     },
     stop: () => upstream.stop(),
   };

@@ -29,7 +29,7 @@ export function serve(handlers: Handlers, ready: unknown): void {
         (error: unknown) => process.send!({ id: message.id, error: error instanceof Error ? error.stack ?? error.message : String(error) } satisfies ReplyMessage),
       );
   });
-  // The parent's death must not leave a busy child behind.
+  // The parent stops a child by disconnecting, and its death must not leave a busy child behind.
   process.on('disconnect', () => process.exit(0));
   process.send({ ready } satisfies ReadyMessage);
 }
@@ -95,8 +95,11 @@ export async function startChild<Ready>(script: string, cpu: number, argument: u
     },
     async stop(): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
+      // Disconnecting makes the child exit by itself, so `--cpu-prof` gets to write its profile.
+      child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGTERM'), 5000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

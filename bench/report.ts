@@ -51,21 +51,30 @@ export function renderReport(r: BenchResults): string {
     out.push('## Steady load, side by side', '');
     out.push(
       `Every gateway lives in the same process. Each round loads each gateway for ${c.roundSeconds} s, in rotating order; ` +
-        'req/s, p50 and p99 are medians over all rounds; ratios are taken within a round, then the median (min–max) over rounds is shown, ' +
-        'and the median per process, then across processes.',
+        'req/s, p50, p99 and the gateway process\'s CPU time per request are medians over all rounds; ratios are taken within a round, ' +
+        'then the median (min–max) over rounds is shown, and the median per process, then across processes. ' +
+        "A'/A is the noise floor: two identical gateways. CPU per request is less sensitive than req/s to other work on the machine.",
       '',
     );
     out.push(
       table(
-        ['Gateway', 'req/s', 'p50 ms', 'p99 ms', 'Token requests (per process)', 'Failed'],
-        Object.entries(tp.gateways).map(([name, g]) => [GATEWAY_LABELS[name] ?? name, f(g.rps, 0), f(g.p50), f(g.p99), g.tokenRequests.join(', '), String(g.failed)]),
+        ['Gateway', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/request', 'Token requests (per process)', 'Failed'],
+        Object.entries(tp.gateways).map(([name, g]) => [
+          GATEWAY_LABELS[name] ?? name,
+          f(g.rps, 0),
+          f(g.p50),
+          f(g.p99),
+          f(g.cpuPerRequest, 0),
+          g.tokenRequests.join(', '),
+          String(g.failed),
+        ]),
       ),
       '',
     );
     out.push(
       table(
-        ['Ratio (req/s)', 'Median of rounds (min–max)', 'Median across processes (min–max)', "Noise floor A'/A"],
-        Object.entries(tp.ratios).map(([name, s]) => [name, range(s), range(tp.ratiosAcrossProcesses[name]!), range(tp.ratios["A'/A"]!)]),
+        ['Ratio', 'req/s: median of rounds (min–max)', 'req/s: median across processes (min–max)', 'CPU per request: median of rounds (min–max)'],
+        Object.entries(tp.ratios).map(([name, s]) => [name, range(s), range(tp.ratiosAcrossProcesses[name]!), range(tp.cpuRatios[name]!)]),
       ),
       '',
     );

@@ -19,11 +19,14 @@ export interface RoundSample {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU time of the gateway process per 2xx answer, µs. */
+  readonly cpuPerRequest: number;
   readonly failed: number;
 }
 
 export interface GatewaySummary {
   readonly rps: number;
+  readonly cpuPerRequest: number;
   readonly p50: number;
   readonly p99: number;
   readonly failed: number;
@@ -38,6 +41,8 @@ export interface ThroughputResult {
   readonly ratios: Record<string, Spread>;
   /** The same ratios, median per process, then spread across processes. */
   readonly ratiosAcrossProcesses: Record<string, Spread>;
+  /** Per-round ratios of CPU time per request (lower is cheaper). */
+  readonly cpuRatios: Record<string, Spread>;
   /** Per-round p99 differences, ms. */
   readonly p99Deltas: Record<string, Spread>;
   /** B's own count (provider stats) per process, to cross-check the emulator. */
@@ -78,12 +83,10 @@ export async function throughput(config: BenchConfig, harness: Harness, log: (li
   const tokenRequests: Record<GatewayName, number[]> = { A: [], "A'": [], B: [], C: [], D: [] };
   const bProviderTokenRequests: number[] = [];
   for (let p = 0; p < config.processes; p++) {
-    const processSpecs = specs(p, '');
-    const emulator = await harness.startEmulator(
-      processSpecs.flatMap((s) => (s.clientId === undefined ? [] : [s.clientId])),
-      3599,
-    );
-    const gateways = await harness.startGateways(specs(p, emulator.url));
+    const clientIds = specs(p, '').flatMap((s) => (s.clientId === undefined ? [] : [s.clientId]));
+    const emulator = await harness.startEmulator(clientIds, 3599);
+    const processSpecs = specs(p, emulator.url);
+    const gateways = await harness.startGateways(processSpecs);
     const { urls } = gateways.ready;
     try {
       for (const gateway of GATEWAYS) {
@@ -91,12 +94,17 @@ export async function throughput(config: BenchConfig, harness: Harness, log: (li
       }
       for (let round = 0; round < config.rounds; round++) {
         for (const gateway of rotate(GATEWAYS, round + p)) {
+          const cpuBefore = await gateways.call<number>('cpuMicros');
           const load = await runLoad({ url: urls[gateway]!, connections: config.connections, duration: config.roundSeconds });
+          const cpuPerRequest = ((await gateways.call<number>('cpuMicros')) - cpuBefore) / load.ok;
           const latency = summarizeLatencies(load.latencies);
-          samples.push({ process: p, round, gateway, rps: load.rps, p50: latency.p50, p99: latency.p99, failed: load.failed });
+          samples.push({ process: p, round, gateway, rps: load.rps, p50: latency.p50, p99: latency.p99, cpuPerRequest, failed: load.failed });
         }
-        const line = GATEWAYS.map((g) => `${g} ${Math.round(samples.find((s) => s.process === p && s.round === round && s.gateway === g)!.rps)}`);
-        log(`  process ${p + 1}/${config.processes} round ${round + 1}/${config.rounds}: ${line.join('  ')} req/s`);
+        const line = GATEWAYS.map((g) => {
+          const sample = samples.find((s) => s.process === p && s.round === round && s.gateway === g)!;
+          return `${g} ${Math.round(sample.rps)} (${Math.round(sample.cpuPerRequest)} µs)`;
+        });
+        log(`  process ${p + 1}/${config.processes} round ${round + 1}/${config.rounds}: ${line.join('  ')} req/s (CPU per request)`);
       }
       for (const spec of processSpecs) {
         tokenRequests[spec.name as GatewayName].push(spec.clientId === undefined ? 0 : (await emulator.requestsFrom(spec.clientId)).length);
@@ -123,6 +131,7 @@ function summarize(
       const mine = of(g);
       const summary: GatewaySummary = {
         rps: median(mine.map((s) => s.rps)),
+        cpuPerRequest: median(mine.map((s) => s.cpuPerRequest)),
         p50: median(mine.map((s) => s.p50)),
         p99: median(mine.map((s) => s.p99)),
         failed: mine.reduce((sum, s) => sum + s.failed, 0),
@@ -145,7 +154,9 @@ function summarize(
     const perProcess = Array.from({ length: processes }, (_, p) => median(paired(a, b, (x, y) => x.rps / y.rps, p)));
     ratiosAcrossProcesses[name] = spread(perProcess);
   }
+  const cpuRatios: Record<string, Spread> = {};
+  for (const [name, [a, b]] of Object.entries(RATIOS)) cpuRatios[name] = spread(paired(a, b, (x, y) => x.cpuPerRequest / y.cpuPerRequest));
   const p99Deltas: Record<string, Spread> = {};
   for (const [name, [a, b]] of Object.entries(P99_DELTAS)) p99Deltas[name] = spread(paired(a, b, (x, y) => x.p99 - y.p99));
-  return { samples, gateways, ratios, ratiosAcrossProcesses, p99Deltas, bProviderTokenRequests };
+  return { samples, gateways, ratios, ratiosAcrossProcesses, cpuRatios, p99Deltas, bProviderTokenRequests };
 }
