@@ -17,6 +17,15 @@ export class RedisUnavailableError extends Error {
   override readonly name = 'RedisUnavailableError';
 }
 
+/**
+ * A failed command, carrying the client's message only: clients attach the
+ * command's arguments to their errors (ioredis's `command.args`), and those
+ * hold the token.
+ */
+export class RedisCommandError extends Error {
+  override readonly name = 'RedisCommandError';
+}
+
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message.slice(0, 200) : 'unknown error';
 }
@@ -61,9 +70,10 @@ export class RedisCommands {
       this.#onAnswer();
       return reply;
     } catch (error) {
-      if (ANSWERS.test(reasonOf(error))) this.#onAnswer();
-      else this.#onFailure(error);
-      throw error;
+      const reason = reasonOf(error);
+      if (ANSWERS.test(reason)) this.#onAnswer();
+      else this.#onFailure(reason);
+      throw new RedisCommandError(reason);
     } finally {
       if (probe) this.#probing = false;
     }
@@ -88,14 +98,14 @@ export class RedisCommands {
     this.#logger.info(`Redis token cache is back after ${seconds} s; tokens are shared by the fleet again`);
   }
 
-  #onFailure(error: unknown): void {
+  #onFailure(reason: string): void {
     const now = Date.now();
     this.#retryAt = now + this.#retryIntervalMs;
     if (!this.#healthy || ++this.#failures < FAILURES_BEFORE_UNHEALTHY) return;
     this.#healthy = false;
     this.#downSince = now;
     this.#logger.warn(
-      `Redis token cache unavailable (${reasonOf(error)}); each instance uses its own cache and fetches its own tokens until Redis is back`,
+      `Redis token cache unavailable (${reason}); each instance uses its own cache and fetches its own tokens until Redis is back`,
     );
   }
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import { createTokenProvider } from '../../../lib/index.js';
 import { RedisTokenCache } from '../../../lib/redis/index.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../../../lib/testing/index.js';
@@ -159,6 +160,21 @@ describe('RedisTokenCache with the token provider', function () {
       await client.close();
     }
     expect(await admin.sendCommand('ACL', 'LOG'), 'no command was denied').to.deep.equal([]);
+  });
+
+  it('throws its own errors, without the arguments clients attach (they hold the token)', async () => {
+    const password = randomUUID();
+    await admin.sendCommand('ACL', 'SETUSER', 'no-eval', 'on', `>${password}`, '~*', '&*', '+@all', '-eval', '-info');
+    const token = 'eyJ0eXAiOiJKV1QifQ.eyJzZWNyZXQiOiJ5ZXMifQ.dG9rZW4tdGhhdC1tdXN0LW5vdC1sZWFr';
+    const value = { token, expiresOnTimestamp: Date.now() + 60_000, refreshAfterTimestamp: Date.now() + 30_000, useUntilTimestamp: Date.now() + 50_000 };
+    for (const kind of ['redis', 'ioredis'] as const) {
+      const client = await connectRedisClient(kind, `redis://no-eval:${password}@127.0.0.1:${server.port}`);
+      const cache = new RedisTokenCache({ sendCommand: client.sendCommand, prefix: `leak-${kind}:` }); // in clear: the token is an argument
+      const error = await cache.set(KEY, value, 50_000).then(() => undefined, (e: unknown) => e);
+      expect(error, kind).to.be.instanceOf(Error).with.property('message').that.matches(/NOPERM/);
+      expect(inspect(error, { depth: 10, showHidden: true }) + JSON.stringify(error), kind).not.to.include(token);
+      await client.close();
+    }
   });
 
   it('gets tokens, without delay, when Redis is down from the start', async () => {
