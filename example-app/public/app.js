@@ -274,6 +274,7 @@ async function call(path, { manual }) {
     if (path === '/api/whoami' && state.claims) {
       $('claims-card').classList.add('stale');
       text('claims-when', 'stale: the last call failed');
+      tick();
     }
     await pollStatus();
     showError(path, explain(path, response, body, www));
