@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { AadBackendAuthError } from './errors.js';
@@ -76,6 +76,8 @@ export class AadTokenProvider implements TokenProvider {
 
   constructor(settings: ProviderSettings) {
     this.#settings = settings;
+    // One abort listener per token request in flight (one per target), by design.
+    setMaxListeners(0, this.#closing.signal);
     if (typeof settings.target === 'function') this.#slots = new LRUCache({ max: settings.maxKeys });
     else this.#staticSlot = newSlot(settings.target);
   }
