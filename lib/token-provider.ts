@@ -14,6 +14,8 @@ const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 2000;
 const REFRESH_BACKOFF_BASE_MS = 1000;
 const REFRESH_BACKOFF_CAP_MS = 30_000;
+/** Failed refreshes are never tried closer together than this, even near expiry. */
+const REFRESH_MIN_SPACING_MS = 1000;
 /** A shared store gets this long per call before it counts as a miss. */
 const STORE_TIMEOUT_MS = 1000;
 const LOCK_POLL_MS = 50;
@@ -274,8 +276,9 @@ export class AadTokenProvider implements TokenProvider {
   #backOffRefresh(slot: Slot, retryAfterSeconds: number | undefined): void {
     const backoff = backoffMs(slot.refreshFailures++, REFRESH_BACKOFF_BASE_MS, REFRESH_BACKOFF_CAP_MS);
     const now = Date.now();
-    // Try again before the token stops being usable, whatever the back-off says.
-    const latest = slot.entry === undefined ? Infinity : Math.max(0, (slot.entry.useUntilTimestamp - now) / 2);
+    // Try again before the token stops being usable, whatever the back-off says, but halving the time
+    // left must not turn into a burst of refreshes in the token's last moments.
+    const latest = slot.entry === undefined ? Infinity : Math.max(REFRESH_MIN_SPACING_MS, (slot.entry.useUntilTimestamp - now) / 2);
     const waitMs = Math.min(Math.max(backoff, (retryAfterSeconds ?? 0) * 1000), latest);
     slot.refreshNotBefore = now + waitMs;
   }
