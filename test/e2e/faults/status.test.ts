@@ -134,6 +134,29 @@ describe('fault matrix: 5xx and 429', () => {
     expect(rig.backend.received).to.have.length(1);
   });
 
+  it('throttled during refresh with a usable token: served stale, refreshes at most once a second up to expiry', async () => {
+    // Tokens live 4 s: refreshed from 2 s on, used until 3.6 s. The IdP asks for 120 s, more than is left.
+    const shortIdp = await startEntraEmulator({ tokenLifetimeSeconds: 4 });
+    try {
+      rig = await startRig(shortIdp, { auth: { timeoutMs: 500 } });
+      expect((await rig.get()).status).to.equal(200);
+      const useUntil = rig.auth.tokenProvider.peek()!.useUntilTimestamp;
+      shortIdp.fail({ kind: 'throttle', retryAfter: 120 }, Infinity);
+      while (Date.now() < useUntil - 50) {
+        expect((await rig.get()).status, 'a usable token is always served').to.equal(200);
+        await sleep(2);
+      }
+      const refreshes = shortIdp.tokenRequests.slice(1).map((r) => r.receivedAt);
+      expect(refreshes.length, 'a refresh was tried').to.be.at.least(1);
+      expect(refreshes.length, 'not a tight loop near expiry').to.be.at.most(3);
+      for (let i = 1; i < refreshes.length; i++) expect(refreshes[i]! - refreshes[i - 1]!).to.be.at.least(900);
+    } finally {
+      await rig?.close();
+      rig = undefined;
+      await shortIdp.close();
+    }
+  });
+
   it('default failure memory (failureCooldownMs 2000): a burst during an outage costs one flight; recovery within 5 s', async () => {
     rig = await startRig(idp, { auth: { failureCooldownMs: undefined } });
     idp.fail({ kind: 'status', status: 500 }, Infinity);
