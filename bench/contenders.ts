@@ -4,14 +4,15 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { Agent, createServer, type Server } from 'node:http';
 import { aadBackendAuth } from '../lib/index.js';
 import type { AadBackendAuthMiddleware } from '../lib/index.js';
-import { handWrittenCache, perRequestToken } from './hand-written.js';
+import { fixedToken, handWrittenCache, perRequestToken } from './hand-written.js';
 import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
 
 /**
  * `none`: A and A', the ceiling and its twin (the noise floor); `aadBackendAuth`: B;
- * `per-request`: C, the seed policy; `hand-cache`: D, the hand-written cache.
+ * `per-request`: C, the seed policy; `hand-cache`: D, the hand-written cache;
+ * `fixed-token`: T, a token fetched once and set by a one-line middleware.
  */
-export type ContenderKind = 'none' | 'aadBackendAuth' | 'per-request' | 'hand-cache';
+export type ContenderKind = 'none' | 'aadBackendAuth' | 'per-request' | 'hand-cache' | 'fixed-token';
 
 export interface ContenderSpec {
   readonly name: string;
@@ -29,7 +30,7 @@ export interface Contender {
   readonly middleware: AadBackendAuthMiddleware | undefined;
 }
 
-function authStep(spec: ContenderSpec): RequestHandler | AadBackendAuthMiddleware | undefined {
+async function authStep(spec: ContenderSpec): Promise<RequestHandler | AadBackendAuthMiddleware | undefined> {
   if (spec.kind === 'none') return undefined;
   const credentials = { authorityHost: spec.authorityHost!, tenantId: TENANT_ID, clientId: spec.clientId!, clientSecret: CLIENT_SECRET, resource: RESOURCE };
   switch (spec.kind) {
@@ -39,13 +40,15 @@ function authStep(spec: ContenderSpec): RequestHandler | AadBackendAuthMiddlewar
       return perRequestToken(credentials) as RequestHandler;
     case 'hand-cache':
       return handWrittenCache(credentials) as RequestHandler;
+    case 'fixed-token':
+      return (await fixedToken(credentials)) as RequestHandler;
   }
 }
 
 /** An Express app: the auth step (if any), then the proxy to `backendUrl`. Not yet listening. */
-export function createContender(spec: ContenderSpec, backendUrl: string): Contender {
+export async function createContender(spec: ContenderSpec, backendUrl: string): Promise<Contender> {
   const app = express();
-  const auth = authStep(spec);
+  const auth = await authStep(spec);
   // Without an agent, http-proxy sends `connection: close` and every request pays two TCP handshakes,
   // which would hide the cost of the auth step. Keep-alive makes the comparison strict.
   const agent = new Agent({ keepAlive: true });

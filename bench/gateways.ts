@@ -31,7 +31,7 @@ export interface ProviderStatsSample {
 }
 
 const argument = JSON.parse(process.argv[2]!) as GatewaysArgument;
-const contenders = argument.specs.map((spec) => createContender(spec, argument.backendUrl));
+const contenders = await Promise.all(argument.specs.map((spec) => createContender(spec, argument.backendUrl)));
 const urls: Record<string, string> = {};
 for (const contender of contenders) urls[contender.spec.name] = await listen(contender.server);
 

@@ -15,6 +15,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 const GATEWAY_LABELS: Record<string, string> = {
   A: 'A — no auth (the ceiling)',
   "A'": "A' — identical twin of A (noise floor)",
+  T: 'T — a fixed token set by a one-line middleware (the token tax)',
   B: 'B — aadBackendAuth',
   C: 'C — token request on every request (seed policy)',
   D: 'D — hand-written `{ token, expiresAt }` cache',

@@ -22,14 +22,16 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     const floor = tp.ratios["A'/A"]!;
     checks.push({
       target: 'B/A throughput ≥ 0.97',
-      measured: `${f(ba.median)} (rounds ${f(ba.min)}–${f(ba.max)}; noise floor A'/A ${f(floor.median)}, ${f(floor.min)}–${f(floor.max)})`,
+      measured:
+        `${f(ba.median)} (rounds ${f(ba.min)}–${f(ba.max)}; noise floor A'/A ${f(floor.median)}, ${f(floor.min)}–${f(floor.max)}). ` +
+        `Of which carrying the token, T/A: ${f(tp.ratios['T/A']!.median)}; the middleware itself, B/T: ${f(tp.ratios['B/T']!.median)}`,
       verdict: ba.median >= 0.97 ? 'met' : 'not met',
     });
     const dp = tp.p99Deltas['B − A']!;
     const dFloor = tp.p99Deltas["A' − A"]!;
     checks.push({
       target: "B's p99 ≤ A's p99 + 0.2 ms",
-      measured: `B − A ${f(dp.median)} ms (rounds ${f(dp.min)} to ${f(dp.max)}; noise floor A' − A ${f(dFloor.median)} ms)`,
+      measured: `B − A ${f(dp.median)} ms (rounds ${f(dp.min)} to ${f(dp.max)}; noise floor A' − A ${f(dFloor.median)} ms; B − T ${f(tp.p99Deltas['B − T']!.median)} ms)`,
       verdict: dp.median <= 0.2 ? 'met' : 'not met',
     });
   }

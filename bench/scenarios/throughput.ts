@@ -1,6 +1,6 @@
 /**
- * A, A', B, C and D side by side: short rounds in rotating order, every gateway
- * in the same pinned process, repeated over several fresh processes.
+ * A, A', T, B, C and D side by side: short rounds in rotating order, every
+ * gateway in the same pinned process, repeated over several fresh processes.
  */
 import type { BenchConfig } from '../config.js';
 import type { ContenderSpec } from '../contenders.js';
@@ -8,7 +8,7 @@ import type { Harness } from '../harness.js';
 import { runLoad } from '../load.js';
 import { median, spread, summarizeLatencies, type Spread } from '../stats.js';
 
-export const GATEWAYS = ['A', "A'", 'B', 'C', 'D'] as const;
+export const GATEWAYS = ['A', "A'", 'T', 'B', 'C', 'D'] as const;
 export type GatewayName = (typeof GATEWAYS)[number];
 
 /** One gateway's numbers in one round. */
@@ -53,6 +53,8 @@ export interface ThroughputResult {
 const RATIOS: Record<string, readonly [GatewayName, GatewayName]> = {
   "A'/A": ["A'", 'A'],
   'B/A': ['B', 'A'],
+  'T/A': ['T', 'A'],
+  'B/T': ['B', 'T'],
   'B/C': ['B', 'C'],
   'B/D': ['B', 'D'],
   'D/A': ['D', 'A'],
@@ -60,6 +62,8 @@ const RATIOS: Record<string, readonly [GatewayName, GatewayName]> = {
 const P99_DELTAS: Record<string, readonly [GatewayName, GatewayName]> = {
   "A' − A": ["A'", 'A'],
   'B − A': ['B', 'A'],
+  'T − A': ['T', 'A'],
+  'B − T': ['B', 'T'],
   'D − A': ['D', 'A'],
 };
 
@@ -67,6 +71,7 @@ function specs(process: number, authorityHost: string): ContenderSpec[] {
   return [
     { name: 'A', kind: 'none' },
     { name: "A'", kind: 'none' },
+    { name: 'T', kind: 'fixed-token', clientId: `tp${process}-T`, authorityHost },
     { name: 'B', kind: 'aadBackendAuth', clientId: `tp${process}-B`, authorityHost },
     { name: 'C', kind: 'per-request', clientId: `tp${process}-C`, authorityHost },
     { name: 'D', kind: 'hand-cache', clientId: `tp${process}-D`, authorityHost },
@@ -80,7 +85,7 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 
 export async function throughput(config: BenchConfig, harness: Harness, log: (line: string) => void): Promise<ThroughputResult> {
   const samples: RoundSample[] = [];
-  const tokenRequests: Record<GatewayName, number[]> = { A: [], "A'": [], B: [], C: [], D: [] };
+  const tokenRequests: Record<GatewayName, number[]> = { A: [], "A'": [], T: [], B: [], C: [], D: [] };
   const bProviderTokenRequests: number[] = [];
   for (let p = 0; p < config.processes; p++) {
     const clientIds = specs(p, '').flatMap((s) => (s.clientId === undefined ? [] : [s.clientId]));
