@@ -52,6 +52,7 @@ if (binary === undefined) {
 const started = Date.now();
 const redis = await startRedisServer(binary);
 const backend = await startBackend();
+backend.server.keepAliveTimeout = 300_000; // no idle-socket close racing a busy proxy
 const encryptionKey = randomBytes(32).toString('hex');
 console.log(`starting ${Math.max(...sizes)} gateway processes...`);
 const fleet = await Promise.all(
