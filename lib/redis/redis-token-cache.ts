@@ -59,6 +59,7 @@ class RedisLock implements TokenCacheLock {
  *
  * @example ioredis
  * const client = new Redis(process.env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+ * client.on('error', () => {});
  * const cache = new RedisTokenCache({ sendCommand: (command, ...args) => client.call(command, ...args), encryptionKey });
  */
 export class RedisTokenCache implements TokenCache {
@@ -77,7 +78,10 @@ export class RedisTokenCache implements TokenCache {
     if (subscribe !== undefined) this.#subscribe(subscribe);
   }
 
-  /** False once 3 Redis commands in a row have failed, until one succeeds: a signal for metrics or readiness. */
+  /**
+   * False once 3 Redis commands in a row have failed, until one succeeds. For metrics and
+   * alerts, not for readiness: the instance keeps serving without Redis.
+   */
   get healthy(): boolean {
     return this.#commands.healthy;
   }
