@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import leven from 'leven';
 import { AadBackendAuthError, invalidOption } from './errors.js';
 import { createDefaultLogger } from './logger.js';
-import { sharedMemoryTokenCache } from './memory-cache.js';
+import { MemoryTokenCache, sharedMemoryTokenCache } from './memory-cache.js';
 import { createClientSecretSource } from './sources/client-secret.js';
 import { createCredentialSource } from './sources/credential.js';
 import type { TokenSource, TokenTarget } from './sources/token-source.js';
@@ -105,10 +105,11 @@ function hasMethods(value: unknown, methods: readonly string[]): boolean {
 function selectSource(o: Record<string, unknown>): { source: TokenSource; endpoint: 'entra-v2' | 'entra-v1' | 'generic' } {
   if (o.credential !== undefined) {
     check('credential', hasMethods(o.credential, ['getToken']) ? undefined : 'must be a TokenCredential (an object with getToken)');
-    for (const conflicting of ['clientId', 'clientSecret', 'authorityHost', 'tokenUrl']) {
+    for (const conflicting of ['clientSecret', 'authorityHost', 'tokenUrl']) {
       check(conflicting, o[conflicting] === undefined ? undefined : 'cannot be combined with "credential": configure the credential itself');
     }
-    return { source: createCredentialSource(o.credential as never), endpoint: 'entra-v2' };
+    const clientId = o.clientId === undefined ? undefined : nonEmptyString('clientId', o.clientId);
+    return { source: createCredentialSource(o.credential as never, clientId), endpoint: 'entra-v2' };
   }
   const clientId = nonEmptyString('clientId', o.clientId);
   const clientSecret = nonEmptyString('clientSecret', o.clientSecret);
@@ -196,6 +197,10 @@ export function parseProviderOptions(options: unknown, extraKeys: readonly strin
   if (o.logger !== undefined) {
     check('logger', hasMethods(o.logger, ['debug', 'info', 'warn', 'error']) ? undefined : 'must have debug, info, warn and error methods');
   }
+  const logger = (o.logger as AadBackendAuthLogger | undefined) ?? createDefaultLogger();
+  if (o.credential !== undefined && o.clientId === undefined && o.cache !== undefined && !(o.cache instanceof MemoryTokenCache)) {
+    logger.warn('a "credential" with a shared "cache" and no "clientId": cache keys cannot name the identity, so set "clientId" if other apps use this cache');
+  }
   return {
     source,
     target,
@@ -204,7 +209,7 @@ export function parseProviderOptions(options: unknown, extraKeys: readonly strin
     failureCooldownMs: integer('failureCooldownMs', o.failureCooldownMs, 2000, 0, MAX_FAILURE_COOLDOWN_MS),
     maxKeys: integer('maxKeys', o.maxKeys, 1000, 1),
     cache: (o.cache as TokenCache | undefined) ?? sharedMemoryTokenCache(),
-    logger: (o.logger as AadBackendAuthLogger | undefined) ?? createDefaultLogger(),
+    logger,
   };
 }
 

@@ -86,7 +86,12 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
    * @default undefined
    */
   tenantId?: PerRequest<string, Req> | undefined;
-  /** The application (client) id of the BFF's app registration. Required unless `credential` is set. @default undefined */
+  /**
+   * The application (client) id of the BFF's app registration. Required unless `credential` is set.
+   * With `credential`, set it to the credential's client id when the `cache` is shared between
+   * processes (Redis): it names the identity in cache keys, so two apps never share tokens.
+   * @default undefined
+   */
   clientId?: string | undefined;
   /** The client secret. Required unless `credential` is set. Never logged. @default undefined */
   clientSecret?: string | undefined;

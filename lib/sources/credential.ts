@@ -16,8 +16,12 @@ function credentialId(credential: TokenCredential): string {
   return `credential#${id}:${credential.constructor.name}`;
 }
 
-/** Adapts any `@azure/identity` `TokenCredential` (managed identity, certificate, workload identity, ...). */
-export function createCredentialSource(credential: TokenCredential): TokenSource {
+/**
+ * Adapts any `@azure/identity` `TokenCredential` (managed identity, certificate, workload identity, ...).
+ * `clientId` names the identity in cache keys, so a cache shared across processes never mixes two apps' tokens;
+ * without it the key names this credential object, which only this process knows.
+ */
+export function createCredentialSource(credential: TokenCredential, clientId?: string): TokenSource {
   async function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
     const options: GetTokenOptions = { abortSignal: signal };
     if (target.tenantId !== undefined) options.tenantId = target.tenantId;
@@ -40,7 +44,7 @@ export function createCredentialSource(credential: TokenCredential): TokenSource
       refreshInMs: refreshAfter !== undefined && refreshAfter > now ? refreshAfter - now : undefined,
     };
   }
-  return { id: credentialId(credential), fetchToken };
+  return { id: clientId === undefined ? credentialId(credential) : `credential|${clientId}`, fetchToken };
 }
 
 interface IdentityErrorShape {
