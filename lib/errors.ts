@@ -73,3 +73,9 @@ export class AadBackendAuthError extends Error {
 export function invalidOption(option: string, problem: string): AadBackendAuthError {
   return new AadBackendAuthError('ERR_INVALID_OPTION', `aadBackendAuth: "${option}" ${problem}`, { status: 500 });
 }
+
+/** Any failure as an `AadBackendAuthError`: unexpected ones become a transient 503, keeping nothing of the original. */
+export function toAadBackendAuthError(error: unknown): AadBackendAuthError {
+  if (error instanceof AadBackendAuthError) return error;
+  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The token request failed unexpectedly', { status: 503, transient: true });
+}

@@ -1,7 +1,7 @@
 import { EventEmitter, setMaxListeners } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import { AadBackendAuthError } from './errors.js';
+import { AadBackendAuthError, toAadBackendAuthError } from './errors.js';
 import { parseProviderOptions, type ProviderSettings } from './options.js';
 import { ProviderToken } from './provider-token.js';
 import type { TokenTarget } from './sources/token-source.js';
@@ -51,11 +51,6 @@ const flights = new Map<string, Promise<Obtained>>();
 
 function closedError(): AadBackendAuthError {
   return new AadBackendAuthError('ERR_CLOSED', 'The token provider was closed', { status: 503 });
-}
-
-function asAadError(error: unknown): AadBackendAuthError {
-  if (error instanceof AadBackendAuthError) return error;
-  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The token request failed unexpectedly', { status: 503, transient: true });
 }
 
 /**
@@ -229,7 +224,7 @@ export class AadTokenProvider implements TokenProvider {
       },
       (error: unknown) => {
         slot.flight = undefined;
-        const failure = asAadError(error);
+        const failure = toAadBackendAuthError(error);
         this.#onFailure(slot, failure, purpose);
         throw failure;
       },
@@ -358,7 +353,7 @@ export class AadTokenProvider implements TokenProvider {
       try {
         return ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal), requestedAt, refreshWindowMs);
       } catch (thrown) {
-        error = asAadError(thrown);
+        error = toAadBackendAuthError(thrown);
       } finally {
         timeout.clear();
       }

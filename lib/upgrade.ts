@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AadBackendAuthError, invalidOption } from './errors.js';
+import { invalidOption, toAadBackendAuthError, type AadBackendAuthError } from './errors.js';
 import { aadBackendAuth, middlewareInternals, type MiddlewareInternals } from './middleware.js';
 import { problemBody, retryAfterFor } from './problem.js';
 import type { Slot } from './token-provider.js';
@@ -35,11 +35,6 @@ function errorResponse(error: AadBackendAuthError, retryAfterSeconds: number | u
   ];
   if (retryAfterSeconds !== undefined) lines.push(`Retry-After: ${retryAfterSeconds}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
-}
-
-function asAadError(error: unknown): AadBackendAuthError {
-  if (error instanceof AadBackendAuthError) return error;
-  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The token request failed unexpectedly', { status: 503, transient: true });
 }
 
 /** Swallows socket errors (a client reset) while this module owns the socket; the socket destroys itself. */
@@ -99,7 +94,7 @@ export function withBackendToken<S extends Duplex = Duplex>(
   const { provider, header, removeHeaders, fallbackRetryAfterSeconds } = internalsOf(optionsOrMiddleware);
 
   function refuse(socket: Duplex, error: unknown): void {
-    const failure = asAadError(error);
+    const failure = toAadBackendAuthError(error);
     if (socket.destroyed || !socket.writable) {
       socket.destroy();
       return;
