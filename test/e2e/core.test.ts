@@ -234,10 +234,11 @@ describe('retries and IdP failures', function () {
       expect(res.status).to.equal(200);
       served++;
     }
-    expect(served).to.be.above(50);
+    expect(served).to.be.above(10);
     const stats = stack.auth.tokenProvider.stats();
-    // Each refresh may retry a few times within timeoutMs, but refreshes are spaced by back-off.
+    // Each refresh may retry a few times within timeoutMs, but refreshes are spaced by back-off (at least 1 s).
     expect(stats.refreshes).to.be.within(1, 3);
+    expect(stats.cacheHits).to.be.at.least(served);
     expect(stats.failures).to.be.at.least(1);
     expect(stats.lastErrorCode).to.equal('ERR_IDP_UNAVAILABLE');
     expect(stack.idp.tokenRequests.length).to.be.below(15);
