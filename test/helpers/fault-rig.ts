@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import { aadBackendAuth, type AadBackendAuthMiddleware, type AadBackendAuthOptions } from '../../lib/index.js';
 import { MemoryTokenCache } from '../../lib/memory-cache.js';
-import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, type EntraEmulator } from '../../lib/testing/index.js';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
+import { watchProcess } from './process-watch.js';
 import { startGateway, type ExpressMajor, type Gateway, type ProxyMajor } from './gateway.js';
 import { startBackend, type Backend } from './servers.js';
 
@@ -109,4 +110,35 @@ export async function expectRecovery(idp: EntraEmulator, rig: Rig): Promise<void
   expect(rig.backend.received).to.have.length(before + 1);
   const token = bearerOf(rig.backend.received.at(-1)!.headers.authorization);
   expect(idp.isIssued(token)?.audience).to.equal(rig.resource);
+}
+
+/** What a fault-matrix file shares between its rows: one emulator, and the rig of the row running. */
+export interface FaultMatrix {
+  readonly idp: EntraEmulator;
+  rig: Rig | undefined;
+}
+
+/**
+ * The mocha hooks of every fault-matrix file: one emulator per file, each row's rig closed after it,
+ * and no unhandled rejection or uncaught exception allowed. `cleanUp` closes a row's own extra servers.
+ */
+export function useFaultMatrix(cleanUp?: () => Promise<void>): FaultMatrix {
+  const watch = watchProcess();
+  const matrix = { rig: undefined } as { idp: EntraEmulator; rig: Rig | undefined };
+  before(async () => {
+    watch.install();
+    matrix.idp = await startEntraEmulator();
+  });
+  afterEach(async () => {
+    await matrix.rig?.close();
+    matrix.rig = undefined;
+    await cleanUp?.();
+    matrix.idp.reset();
+    expect(await watch.take(), 'unhandled rejections or uncaught exceptions').to.deep.equal([]);
+  });
+  after(async () => {
+    await matrix.idp.close();
+    watch.uninstall();
+  });
+  return matrix;
 }

@@ -2,10 +2,9 @@
 // bad expires_in, oversized and undecompressable bodies, redirects, and gzip (which must work).
 import { expect } from 'chai';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../../../lib/index.js';
-import { startEntraEmulator, type EntraEmulator, type Fault } from '../../../lib/testing/index.js';
-import { bearerOf, expectProblem, expectRecovery, startRig, type Rig } from '../../helpers/fault-rig.js';
+import { type Fault } from '../../../lib/testing/index.js';
+import { bearerOf, expectProblem, expectRecovery, startRig, useFaultMatrix } from '../../helpers/fault-rig.js';
 import { endlessBody, gzipBomb, startHostileIdp, startRecordingServer, staticReply, type HostileIdp } from '../../helpers/hostile-servers.js';
-import { watchProcess } from '../../helpers/process-watch.js';
 
 /** A token answer with `fields` replaced (`undefined` removes a field). */
 function tokenBody(fields: Record<string, unknown>): Fault {
@@ -18,37 +17,21 @@ function tokenBody(fields: Record<string, unknown>): Fault {
 }
 
 describe('fault matrix: answers that are not tokens', () => {
-  const watch = watchProcess();
-  let idp: EntraEmulator;
-  let rig: Rig | undefined;
   let hostile: HostileIdp | undefined;
-
-  before(async () => {
-    watch.install();
-    idp = await startEntraEmulator();
-  });
-  afterEach(async () => {
-    await rig?.close();
+  const env = useFaultMatrix(async () => {
     await hostile?.close();
-    rig = undefined;
     hostile = undefined;
-    idp.reset();
-    expect(await watch.take(), 'unhandled rejections or uncaught exceptions').to.deep.equal([]);
-  });
-  after(async () => {
-    await idp.close();
-    watch.uninstall();
   });
 
   /** The common shape of a row: 502 ERR_IDP_MALFORMED_RESPONSE, not retried, nothing forwarded, then recovery. */
   async function malformedRow(fault: Fault): Promise<void> {
-    rig = await startRig(idp);
-    idp.fail(fault, Infinity);
-    const answer = await rig.get();
+    env.rig = await startRig(env.idp);
+    env.idp.fail(fault, Infinity);
+    const answer = await env.rig.get();
     expectProblem(answer, 502, 'ERR_IDP_MALFORMED_RESPONSE');
-    expect(rig.backend.received).to.have.length(0);
-    expect(idp.tokenRequests, 'a malformed answer is not retried').to.have.length(1);
-    await expectRecovery(idp, rig);
+    expect(env.rig.backend.received).to.have.length(0);
+    expect(env.idp.tokenRequests, 'a malformed answer is not retried').to.have.length(1);
+    await expectRecovery(env.idp, env.rig);
   }
 
   describe('200 answers that are not tokens: 502', () => {
@@ -70,11 +53,11 @@ describe('fault matrix: answers that are not tokens', () => {
 
   for (const tokenType of ['bearer', 'BEARER', 'Bearer']) {
     it(`token_type "${tokenType}" is accepted (RFC 6749 compares it case-insensitively)`, async () => {
-      rig = await startRig(idp);
-      idp.fail(tokenBody({ token_type: tokenType, access_token: 'case.insensitive.token' }));
-      const answer = await rig.get();
+      env.rig = await startRig(env.idp);
+      env.idp.fail(tokenBody({ token_type: tokenType, access_token: 'case.insensitive.token' }));
+      const answer = await env.rig.get();
       expect(answer.status, answer.text).to.equal(200);
-      expect(rig.backend.received[0]!.headers.authorization).to.equal('Bearer case.insensitive.token');
+      expect(env.rig.backend.received[0]!.headers.authorization).to.equal('Bearer case.insensitive.token');
     });
   }
 
@@ -97,7 +80,7 @@ describe('fault matrix: answers that are not tokens', () => {
     for (const [name, token] of rows) {
       it(name, async () => {
         await malformedRow(tokenBody({ access_token: token }));
-        for (const seen of rig!.backend.received) expect(seen.headers).to.not.have.property('x-injected');
+        for (const seen of env.rig!.backend.received) expect(seen.headers).to.not.have.property('x-injected');
       });
     }
   });
@@ -122,11 +105,11 @@ describe('fault matrix: answers that are not tokens', () => {
       ['a number', 3599],
     ] as const) {
       it(`${name}: accepted`, async () => {
-        rig = await startRig(idp);
-        idp.fail(tokenBody({ expires_in: value }));
+        env.rig = await startRig(env.idp);
+        env.idp.fail(tokenBody({ expires_in: value }));
         const requestedAt = Date.now();
-        expect((await rig.get()).status).to.equal(200);
-        const expiresOn = rig.auth.tokenProvider.peek()!.expiresOnTimestamp;
+        expect((await env.rig.get()).status).to.equal(200);
+        const expiresOn = env.rig.auth.tokenProvider.peek()!.expiresOnTimestamp;
         expect(expiresOn).to.be.within(requestedAt + 3599_000 - 1000, Date.now() + 3599_000);
       });
     }
@@ -137,11 +120,11 @@ describe('fault matrix: answers that are not tokens', () => {
       ['just over 24 h', MAX_TOKEN_LIFETIME_SECONDS + 1],
     ] as const) {
       it(`${name}: clamped to MAX_TOKEN_LIFETIME_SECONDS (24 h)`, async () => {
-        rig = await startRig(idp);
-        idp.fail(tokenBody({ expires_in: value }));
+        env.rig = await startRig(env.idp);
+        env.idp.fail(tokenBody({ expires_in: value }));
         const requestedAt = Date.now();
-        expect((await rig.get()).status).to.equal(200);
-        const token = rig.auth.tokenProvider.peek()!;
+        expect((await env.rig.get()).status).to.equal(200);
+        const token = env.rig.auth.tokenProvider.peek()!;
         const max = MAX_TOKEN_LIFETIME_SECONDS * 1000;
         expect(MAX_TOKEN_LIFETIME_SECONDS).to.equal(24 * 60 * 60);
         expect(token.expiresOnTimestamp).to.be.within(requestedAt + max - 1000, Date.now() + max);
@@ -152,52 +135,52 @@ describe('fault matrix: answers that are not tokens', () => {
 
   describe('oversized bodies: the read is bounded (64 KiB)', () => {
     it('a 5 MB token answer: 502 quickly, not retried', async () => {
-      rig = await startRig(idp);
-      idp.fail({ kind: 'huge', bytes: 5 * 1024 * 1024 }, Infinity);
-      const answer = await rig.get();
+      env.rig = await startRig(env.idp);
+      env.idp.fail({ kind: 'huge', bytes: 5 * 1024 * 1024 }, Infinity);
+      const answer = await env.rig.get();
       expectProblem(answer, 502, 'ERR_IDP_MALFORMED_RESPONSE');
       expect(answer.ms).to.be.below(1000);
-      expect(idp.tokenRequests).to.have.length(1);
-      expect(rig.backend.received).to.have.length(0);
-      await expectRecovery(idp, rig);
+      expect(env.idp.tokenRequests).to.have.length(1);
+      expect(env.rig.backend.received).to.have.length(0);
+      await expectRecovery(env.idp, env.rig);
     });
 
     it('an endless body: the client hangs up after a bounded read, 502 well before timeoutMs', async () => {
       const hangUps: number[] = [];
-      hostile = await startHostileIdp(idp, endlessBody(hangUps));
-      rig = await startRig(idp, { auth: { authorityHost: hostile.url, timeoutMs: 5000 } });
-      const answer = await rig.get();
+      hostile = await startHostileIdp(env.idp, endlessBody(hangUps));
+      env.rig = await startRig(env.idp, { auth: { authorityHost: hostile.url, timeoutMs: 5000 } });
+      const answer = await env.rig.get();
       expectProblem(answer, 502, 'ERR_IDP_MALFORMED_RESPONSE');
       expect(answer.ms).to.be.below(2000);
       await waitFor(() => hangUps.length === 1);
       // What the socket took before the hang-up: 64 KiB read, plus what loopback buffers hold.
       expect(hangUps[0]).to.be.below(16 * 1024 * 1024);
       hostile.heal();
-      await expectRecovery(idp, rig);
+      await expectRecovery(env.idp, env.rig);
     });
 
     it('a gzip bomb (8 KiB inflating to 8 MiB): 502, the inflated size is bounded too', async () => {
       const bomb = gzipBomb(8 * 1024 * 1024);
       expect(bomb.length).to.be.below(64 * 1024);
-      hostile = await startHostileIdp(idp, staticReply(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }, bomb));
-      rig = await startRig(idp, { auth: { authorityHost: hostile.url } });
-      const answer = await rig.get();
+      hostile = await startHostileIdp(env.idp, staticReply(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }, bomb));
+      env.rig = await startRig(env.idp, { auth: { authorityHost: hostile.url } });
+      const answer = await env.rig.get();
       expectProblem(answer, 502, 'ERR_IDP_MALFORMED_RESPONSE');
-      expect(rig.backend.received).to.have.length(0);
+      expect(env.rig.backend.received).to.have.length(0);
       hostile.heal();
-      await expectRecovery(idp, rig);
+      await expectRecovery(env.idp, env.rig);
     });
   });
 
   describe('encodings', () => {
     it('a gzip-encoded token answer works: 200 with the issued token', async () => {
-      rig = await startRig(idp);
-      idp.fail({ kind: 'gzip' }, Infinity);
-      const answer = await rig.get();
+      env.rig = await startRig(env.idp);
+      env.idp.fail({ kind: 'gzip' }, Infinity);
+      const answer = await env.rig.get();
       expect(answer.status, answer.text).to.equal(200);
-      expect(idp.tokenRequests[0]!.fault).to.deep.equal({ kind: 'gzip' });
-      const token = bearerOf(rig.backend.received[0]!.headers.authorization);
-      expect(idp.isIssued(token)?.audience).to.equal(rig.resource);
+      expect(env.idp.tokenRequests[0]!.fault).to.deep.equal({ kind: 'gzip' });
+      const token = bearerOf(env.rig.backend.received[0]!.headers.authorization);
+      expect(env.idp.isIssued(token)?.audience).to.equal(env.rig.resource);
     });
 
     for (const encoding of ['gzip', 'deflate', 'br']) {
