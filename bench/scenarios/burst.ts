@@ -26,7 +26,10 @@ export interface BurstResult {
   readonly requests: number;
   readonly runs: readonly BurstRun[];
   /** Per gateway: median over repeats. */
-  readonly gateways: Record<string, { readonly tokenRequests: readonly number[]; readonly p50: number; readonly p99: number; readonly max: number; readonly failed: number }>;
+  readonly gateways: Record<
+    string,
+    { readonly tokenRequests: readonly number[]; readonly answered: number; readonly p50: number; readonly p99: number; readonly max: number; readonly failed: number }
+  >;
 }
 
 export async function burst(config: BenchConfig, harness: Harness, log: (line: string) => void): Promise<BurstResult> {
@@ -60,6 +63,7 @@ export async function burst(config: BenchConfig, harness: Harness, log: (line: s
     const mine = runs.filter((r) => r.gateway === name);
     gateways[name] = {
       tokenRequests: mine.map((r) => r.tokenRequests),
+      answered: median(mine.map((r) => r.count)),
       p50: median(mine.map((r) => r.p50)),
       p99: median(mine.map((r) => r.p99)),
       max: median(mine.map((r) => r.max)),

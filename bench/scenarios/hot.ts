@@ -8,7 +8,7 @@ export async function hotPath(config: BenchConfig, log: (line: string) => void):
   const child = await startChild<null>('./hot-path.ts', GATEWAY_CPU, null);
   try {
     const result = await child.call<HotPathResult>('run', { timeMs: config.hotTimeMs });
-    for (const task of result.tasks) log(`  hot path ${task.name}: ${task.medianNs.toFixed(0)} ns/call (min ${task.minNs.toFixed(0)}, p99 ${task.p99Ns.toFixed(0)})`);
+    for (const task of result.tasks) log(`  hot path ${task.name}: ${task.medianNs.toFixed(0)} ns/call (passes ${task.passMinNs.toFixed(0)}–${task.passMaxNs.toFixed(0)}, fastest batch ${task.minNs.toFixed(0)})`);
     return result;
   } finally {
     await child.stop();
