@@ -6,6 +6,8 @@ import type { EmulatorRequest, TokenRequestRecord, UpstreamReady } from './upstr
 
 export const GATEWAY_CPU = 1;
 export const UPSTREAM_CPU = 0;
+/** autocannon, in the parent, shares core 0 with the backend and the IdP: core 1 belongs to the gateways alone. */
+export const LOAD_CPU = 0;
 
 export interface Emulator {
   readonly url: string;

@@ -51,6 +51,14 @@ export function canPin(): boolean {
 }
 
 /**
+ * Moves this process (every thread of it) to `cpu`, so that the load generator
+ * never steals time from the gateways' core. Returns whether it worked.
+ */
+export function pinSelf(cpu: number): boolean {
+  return canPin() && spawnSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/**
  * Starts `bench/<script>` in its own node process (through tsx), pinned to `cpu`
  * with taskset when possible, and waits for it to say it is ready.
  */

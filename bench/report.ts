@@ -39,7 +39,7 @@ export function renderReport(r: BenchResults): string {
   );
   out.push(
     `- Processes: the gateways in one child process${r.pinned ? ' pinned with `taskset -c 1`' : ' (not pinned: taskset or a second core missing)'}, ` +
-      `the backend and the Entra ID emulator in another${r.pinned ? ' (`taskset -c 0`)' : ''}, autocannon in the parent. ` +
+      `the backend and the Entra ID emulator in another${r.pinned ? ' (`taskset -c 0`)' : ''}, autocannon in the parent${r.pinned ? ' (also on core 0)' : ''}. ` +
       'Express 4 + http-proxy-middleware 3 with a keep-alive agent to the backend.',
   );
   out.push('');

@@ -6,8 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { readConfig } from './config.js';
-import { startHarness } from './harness.js';
-import { canPin } from './ipc.js';
+import { LOAD_CPU, startHarness } from './harness.js';
+import { canPin, pinSelf } from './ipc.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
 import type { BenchResults } from './results.js';
@@ -40,7 +40,7 @@ const results: BenchResults = {
   config,
   machine: describeMachine(),
   loadAverageAfter: [],
-  pinned: canPin(),
+  pinned: canPin() && pinSelf(LOAD_CPU),
 };
 if (!results.pinned) log('warning: not pinning processes (taskset missing, one core, or BENCH_PIN=0); ratios will be noisier');
 
