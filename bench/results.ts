@@ -1,5 +1,5 @@
 /** Everything one `npm run bench` measured. */
-import type { BenchConfig } from './config.js';
+import type { BenchConfig, Scenario } from './config.js';
 import type { HotPathResult } from './hot-path.js';
 import type { Machine } from './machine.js';
 import type { BurstResult } from './scenarios/burst.js';
@@ -16,6 +16,8 @@ export interface BenchResults {
   /** Load average when the run ended: a busy machine shows here. */
   readonly loadAverageAfter: readonly number[];
   readonly pinned: boolean;
+  /** Seconds each scenario took. */
+  readonly durations: Partial<Record<Scenario, number>>;
   throughput?: ThroughputResult;
   burst?: BurstResult;
   refresh?: RefreshResult;

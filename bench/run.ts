@@ -41,6 +41,7 @@ const results: BenchResults = {
   machine: describeMachine(),
   loadAverageAfter: [],
   pinned: canPin() && pinSelf(LOAD_CPU),
+  durations: {},
 };
 if (!results.pinned) log('warning: not pinning processes (taskset missing, one core, or BENCH_PIN=0); ratios will be noisier');
 
@@ -48,6 +49,7 @@ const harness = await startHarness(config.idpLatencyMs);
 try {
   for (const scenario of config.scenarios) {
     log(`${scenario}…`);
+    const scenarioStart = performance.now();
     switch (scenario) {
       case 'throughput':
         results.throughput = await throughput(config, harness, log);
@@ -65,6 +67,8 @@ try {
         results.hot = await hotPath(config, log);
         break;
     }
+    results.durations[scenario] = Math.round((performance.now() - scenarioStart) / 1000);
+    log(`  (${results.durations[scenario]} s)`);
   }
 } finally {
   await harness.stop();

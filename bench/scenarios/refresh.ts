@@ -1,13 +1,15 @@
 /**
  * The refresh boundary: tokens that live `refreshTokenSeconds` while steady load
  * runs for `refreshSeconds`, first on B, then on D. Requests that started
- * around each token request are compared with the rest (the steady state).
+ * around each token request are compared with control windows of the same
+ * length half-way between refreshes, so that a stall from other work on the
+ * machine is not taken for a refresh spike, nor hides one.
  */
 import type { BenchConfig } from '../config.js';
 import type { Harness } from '../harness.js';
 import type { ProviderStatsSample } from '../gateways.js';
 import { runLoad } from '../load.js';
-import { summarizeLatencies, type LatencySummary } from '../stats.js';
+import { median, summarizeLatencies, type LatencySummary } from '../stats.js';
 
 /** A request belongs to a refresh when it started this long before the first token request of it... */
 const BEFORE_MS = 100;
@@ -25,13 +27,20 @@ export interface RefreshWindow extends LatencySummary {
 export interface RefreshRun {
   readonly gateway: 'B' | 'D';
   readonly windows: readonly RefreshWindow[];
+  /** The same windows moved half-way to the next refresh: no token request in them. */
+  readonly controls: readonly LatencySummary[];
   readonly steady: LatencySummary;
   readonly overall: LatencySummary;
   readonly tokenRequests: number;
   readonly failed: number;
   /** B only: the provider's own counters during the load (waits = requests that waited for a token). */
   readonly provider?: ProviderStatsSample;
-  /** Whether a refresh made requests wait: a window's p99 above the steady p99 by half the IdP latency or more. */
+  /** Medians over the refresh windows and over the control windows of their p99 and max. */
+  readonly windowP99: number;
+  readonly controlP99: number;
+  readonly windowMax: number;
+  readonly controlMax: number;
+  /** Whether refreshes made requests wait: the median window p99 above the median control p99 by half the IdP latency or more. */
   readonly spike: boolean;
 }
 
@@ -79,25 +88,46 @@ export async function refresh(config: BenchConfig, harness: Harness, log: (line:
       const all = await emulator.requestsFrom(`refresh-${name}`);
       const during = all.map((r) => r.receivedAt).filter((t) => t >= loadStart);
       const inWindow = new Uint8Array(load.latencies.length);
-      const windows: RefreshWindow[] = clusters(during).map((cluster) => {
-        const from = cluster[0]! - BEFORE_MS;
-        const to = cluster[cluster.length - 1]! + config.idpLatencyMs + AFTER_MS;
+      const select = (from: number, to: number, mark: boolean): number[] => {
         const latencies: number[] = [];
         load.starts.forEach((start, i) => {
-          if (start >= from && start <= to) {
-            latencies.push(load.latencies[i]!);
-            inWindow[i] = 1;
-          }
+          if (start < from || start > to) return;
+          latencies.push(load.latencies[i]!);
+          if (mark) inWindow[i] = 1;
         });
-        return { at: (cluster[0]! - loadStart) / 1000, tokenRequests: cluster.length, ...summarizeLatencies(latencies) };
-      });
+        return latencies;
+      };
+      const spans = clusters(during).map((cluster) => ({
+        cluster,
+        from: cluster[0]! - BEFORE_MS,
+        to: cluster[cluster.length - 1]! + config.idpLatencyMs + AFTER_MS,
+      }));
+      const windows: RefreshWindow[] = spans.map(({ cluster, from, to }) => ({
+        at: (cluster[0]! - loadStart) / 1000,
+        tokenRequests: cluster.length,
+        ...summarizeLatencies(select(from, to, true)),
+      }));
+      const gaps = spans.slice(1).map((span, i) => span.from - spans[i]!.from);
+      const shift = gaps.length === 0 ? (config.refreshTokenSeconds * 1000) / 2 : median(gaps) / 2;
+      const loadEnd = loadStart + config.refreshSeconds * 1000;
+      const controls = spans
+        .map(({ from, to }) => ({ from: from + shift, to: to + shift }))
+        .filter((c) => c.to <= loadEnd && !spans.some((w) => c.from <= w.to && w.from <= c.to))
+        .map((c) => summarizeLatencies(select(c.from, c.to, false)));
       const steady = summarizeLatencies(load.latencies.filter((_, i) => inWindow[i] === 0));
-      const spike = windows.some((w) => w.p99 >= steady.p99 + config.idpLatencyMs / 2);
+      const windowP99 = median(windows.map((w) => w.p99));
+      const controlP99 = median(controls.map((c) => c.p99));
+      const spike = windowP99 >= controlP99 + config.idpLatencyMs / 2;
       const after = name === 'B' ? await providerStats() : undefined;
       const stats = before === undefined || after === undefined ? undefined : delta(after, before);
       runs.push({
         gateway: name,
         windows,
+        controls,
+        windowP99,
+        controlP99,
+        windowMax: median(windows.map((w) => w.max)),
+        controlMax: median(controls.map((c) => c.max)),
         steady,
         overall: summarizeLatencies(load.latencies),
         tokenRequests: during.length,
@@ -106,7 +136,7 @@ export async function refresh(config: BenchConfig, harness: Harness, log: (line:
         spike,
       });
       const shown = windows.map((w) => `${w.at.toFixed(1)}s: p99 ${w.p99.toFixed(1)} max ${w.max.toFixed(1)} (${w.tokenRequests} tok)`);
-      log(`  refresh ${name}: steady p99 ${steady.p99.toFixed(1)} ms; ${shown.join('; ')}`);
+      log(`  refresh ${name}: control windows p99 ${controlP99.toFixed(1)} ms (median), refresh windows ${windowP99.toFixed(1)} ms; ${shown.join('; ')}`);
     }
   } finally {
     await gateways.stop();
