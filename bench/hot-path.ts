@@ -113,6 +113,7 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
     await new Promise<void>((resolve) => handWritten(warm.req, warm.res, () => resolve()));
 
     const timed = (handler: Handler, exchange: () => Exchange, asynchronous: boolean) => async () => {
+      const built = performance.now();
       const exchanges = Array.from({ length: BATCH }, exchange);
       const target = nexts + BATCH;
       const start = performance.now();
@@ -124,7 +125,8 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
       if (asynchronous) while (nexts < target) await Promise.resolve();
       const elapsed = performance.now() - start;
       if (nexts !== target) throw new Error('next() was not called once per request');
-      return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
+      // The sample is the timed loop per call; the time budget counts building the objects too.
+      return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: performance.now() - built };
     };
 
     // Short passes, the tasks in turn in each: a burst of other work on the machine then hits one pass, not one task.
