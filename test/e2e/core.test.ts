@@ -2,18 +2,12 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { aadBackendAuth, type AadBackendAuthError } from '../../lib/index.js';
 import { DEFAULT_TENANT_ID } from '../../lib/testing/index.js';
-import { startGateway } from '../helpers/gateway.js';
+import { VERSION_MATRIX, startGateway } from '../helpers/gateway.js';
 import { bearer, emulatorOptions, startStack, type Stack } from '../helpers/setup.js';
 
-const matrix = [
-  { express: 4, proxy: 3 },
-  { express: 4, proxy: 4 },
-  { express: 5, proxy: 3 },
-  { express: 5, proxy: 4 },
-] as const;
 
 describe('aadBackendAuth in front of http-proxy-middleware', () => {
-  for (const versions of matrix) {
+  for (const versions of VERSION_MATRIX) {
     describe(`Express ${versions.express}, http-proxy-middleware ${versions.proxy}`, () => {
       let stack: Stack;
       beforeEach(async () => {

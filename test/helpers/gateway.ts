@@ -9,6 +9,14 @@ import { close, listen } from './servers.js';
 export type ExpressMajor = 4 | 5;
 export type ProxyMajor = 3 | 4;
 
+/** Every supported pairing of Express and http-proxy-middleware majors. */
+export const VERSION_MATRIX = [
+  { express: 4, proxy: 3 },
+  { express: 4, proxy: 4 },
+  { express: 5, proxy: 3 },
+  { express: 5, proxy: 4 },
+] as const satisfies readonly { express: ExpressMajor; proxy: ProxyMajor }[];
+
 export interface GatewayRoute {
   readonly path: string;
   readonly auth: RequestHandler | ((req: never, res: never, next: never) => void);

@@ -1,19 +1,14 @@
 // Key rows of the fault matrix on Express 4 and 5, in front of http-proxy-middleware 3 and 4.
 import { expect } from 'chai';
+import { VERSION_MATRIX } from '../../helpers/gateway.js';
 import { expectProblem, expectRecovery, startRig, useFaultMatrix } from '../../helpers/fault-rig.js';
 
 const TIMEOUT_MS = 500;
-const matrix = [
-  { express: 4, proxy: 3 },
-  { express: 4, proxy: 4 },
-  { express: 5, proxy: 3 },
-  { express: 5, proxy: 4 },
-] as const;
 
 describe('fault matrix: key rows on every Express and http-proxy-middleware major', () => {
   const env = useFaultMatrix();
 
-  for (const versions of matrix) {
+  for (const versions of VERSION_MATRIX) {
     describe(`Express ${versions.express}, http-proxy-middleware ${versions.proxy}`, () => {
       it('5xx then hang: 503 with Retry-After within timeoutMs; recovers', async () => {
         env.rig = await startRig(env.idp, { ...versions, auth: { timeoutMs: TIMEOUT_MS } });
