@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AadBackendAuthError } from './errors.js';
+import { toAadBackendAuthError, type AadBackendAuthError } from './errors.js';
 import { parseMiddlewareOptions } from './options.js';
 import { retryAfterFor, sendProblem } from './problem.js';
 import type { ProviderToken } from './provider-token.js';
@@ -17,8 +17,9 @@ interface PurgeContext {
 export interface MiddlewareInternals {
   readonly provider: AadTokenProvider;
   readonly header: string;
-  readonly removeHeaders: readonly string[];
   readonly fallbackRetryAfterSeconds: number;
+  /** Removes the inbound headers that must not reach the backend and picks the request's slot; throws `ERR_INVALID_TARGET`. */
+  prepare(req: IncomingMessage): Slot;
 }
 export const kInternals = Symbol('aadBackendAuth.internals');
 
@@ -72,14 +73,18 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
     sendProblem(res, error, retryAfterFor(error, fallbackRetryAfterSeconds));
   }
 
-  function aadBackendAuthMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+  function prepare(req: IncomingMessage): Slot {
     const headers = req.headers;
     for (let i = 0; i < removeHeaders.length; i++) delete headers[removeHeaders[i]!];
+    return provider.slotFor(req);
+  }
+
+  function aadBackendAuthMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     let slot: Slot;
     try {
-      slot = provider.slotFor(req);
+      slot = prepare(req);
     } catch (error) {
-      fail(error as AadBackendAuthError, req, res, next);
+      fail(toAadBackendAuthError(error), req, res, next);
       return;
     }
     const cached = provider.cachedToken(slot);
@@ -93,12 +98,12 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
         if (res.writableEnded) return;
         forward(req, res, slot, token, next);
       },
-      (error: unknown) => fail(error as AadBackendAuthError, req, res, next),
+      (error: unknown) => fail(toAadBackendAuthError(error), req, res, next),
     ).catch(next);
   }
 
   Object.defineProperty(aadBackendAuthMiddleware, 'tokenProvider', { value: provider as TokenProvider<Req>, enumerable: false });
-  const internals: MiddlewareInternals = { provider, header, removeHeaders, fallbackRetryAfterSeconds };
+  const internals: MiddlewareInternals = { provider, header, fallbackRetryAfterSeconds, prepare };
   Object.defineProperty(aadBackendAuthMiddleware, kInternals, { value: internals, enumerable: false });
   return aadBackendAuthMiddleware as unknown as AadBackendAuthMiddleware<Req, Res>;
 }

@@ -91,7 +91,7 @@ export function withBackendToken<S extends Duplex = Duplex>(
   upgradeHandler: UpgradeHandler<S>,
 ): BackendTokenUpgradeHandler {
   if (typeof upgradeHandler !== 'function') throw invalidOption('upgradeHandler', 'must be a function (req, socket, head), such as proxy.upgrade');
-  const { provider, header, removeHeaders, fallbackRetryAfterSeconds } = internalsOf(optionsOrMiddleware);
+  const { provider, header, fallbackRetryAfterSeconds, prepare } = internalsOf(optionsOrMiddleware);
 
   function refuse(socket: Duplex, error: unknown): void {
     const failure = toAadBackendAuthError(error);
@@ -105,18 +105,16 @@ export function withBackendToken<S extends Duplex = Duplex>(
   }
 
   function withBackendTokenUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const headers = req.headers;
-    for (let i = 0; i < removeHeaders.length; i++) delete headers[removeHeaders[i]!];
     let slot: Slot;
     try {
-      slot = provider.slotFor(req);
+      slot = prepare(req);
     } catch (error) {
       refuse(socket, error);
       return;
     }
     const cached = provider.cachedToken(slot);
     if (cached !== undefined) {
-      headers[header] = cached.authorization;
+      req.headers[header] = cached.authorization;
       upgradeHandler(req, socket as S, head);
       return;
     }
@@ -131,7 +129,7 @@ export function withBackendToken<S extends Duplex = Duplex>(
           socket.destroy();
           return;
         }
-        headers[header] = token.authorization;
+        req.headers[header] = token.authorization;
         try {
           upgradeHandler(req, socket as S, head);
         } catch (error) {
