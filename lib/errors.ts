@@ -16,7 +16,21 @@ export type AadBackendAuthErrorCode =
   /** A per-request `tenantId`, `resource` or `scope` function threw or returned a value that fails validation. */
   | 'ERR_INVALID_TARGET'
   /** The provider was closed with `close()`. */
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  /** A defect inside the package (or a callback such as a logger threw). Logged with its stack; never retried. */
+  | 'ERR_INTERNAL';
+
+/** What each code means on the wire: the status the middleware answers with, and whether trying again may help. */
+const CODE_TABLE: { readonly [C in AadBackendAuthErrorCode]: { readonly status: number; readonly transient: boolean } } = {
+  ERR_INVALID_OPTION: { status: 500, transient: false },
+  ERR_IDP_REJECTED: { status: 502, transient: false },
+  ERR_IDP_MALFORMED_RESPONSE: { status: 502, transient: false },
+  ERR_IDP_UNAVAILABLE: { status: 503, transient: true },
+  ERR_CREDENTIAL_UNAVAILABLE: { status: 502, transient: false },
+  ERR_INVALID_TARGET: { status: 400, transient: false },
+  ERR_CLOSED: { status: 503, transient: false },
+  ERR_INTERNAL: { status: 500, transient: false },
+};
 
 /** What the IdP said when it refused a token request. None of it is secret; it is for operators. */
 export interface OAuthErrorDetails {
@@ -30,24 +44,24 @@ export interface OAuthErrorDetails {
   readonly description?: string;
 }
 
-interface ErrorInit {
-  readonly status: number;
+/** The details an error may carry besides its code and message. */
+export interface AadBackendAuthErrorInit {
   readonly retryAfterSeconds?: number | undefined;
   readonly idpStatus?: number | undefined;
   readonly oauth?: OAuthErrorDetails | undefined;
-  readonly transient?: boolean | undefined;
   readonly cause?: Error | undefined;
 }
 
 /**
  * The one error class of the package. It never holds a secret or a token:
  * its message, `oauth` details and `cause` are built from sanitised values only.
+ * `status` and `transient` follow from `code`.
  */
 export class AadBackendAuthError extends Error {
   override readonly name = 'AadBackendAuthError';
   /** A stable, documented code. */
   readonly code: AadBackendAuthErrorCode;
-  /** The HTTP status the middleware answers with by default (400, 502 or 503; 500 for start-up errors). */
+  /** The HTTP status the middleware answers with by default (400, 502 or 503; 500 for start-up and internal errors). */
   readonly status: number;
   /** For 503s: when it is worth trying again, in whole seconds. */
   readonly retryAfterSeconds: number | undefined;
@@ -58,24 +72,25 @@ export class AadBackendAuthError extends Error {
   /** Whether trying again later may succeed without a configuration change. */
   readonly transient: boolean;
 
-  constructor(code: AadBackendAuthErrorCode, message: string, init: ErrorInit) {
+  constructor(code: AadBackendAuthErrorCode, message: string, init: AadBackendAuthErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    const meaning = CODE_TABLE[code];
     this.code = code;
-    this.status = init.status;
+    this.status = meaning.status;
+    this.transient = meaning.transient;
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.idpStatus = init.idpStatus;
     this.oauth = init.oauth;
-    this.transient = init.transient ?? false;
   }
 }
 
 /** Start-up validation failure; the message always names the option. */
-export function invalidOption(option: string, problem: string): AadBackendAuthError {
-  return new AadBackendAuthError('ERR_INVALID_OPTION', `aadBackendAuth: "${option}" ${problem}`, { status: 500 });
+export function invalidOption(option: string, problem: string, owner = 'aadBackendAuth'): AadBackendAuthError {
+  return new AadBackendAuthError('ERR_INVALID_OPTION', `${owner}: "${option}" ${problem}`);
 }
 
-/** Any failure as an `AadBackendAuthError`: unexpected ones become a transient 503, keeping nothing of the original. */
+/** Any failure as an `AadBackendAuthError`: anything else is a defect, `ERR_INTERNAL`, keeping nothing of the original. */
 export function toAadBackendAuthError(error: unknown): AadBackendAuthError {
   if (error instanceof AadBackendAuthError) return error;
-  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The token request failed unexpectedly', { status: 503, transient: true });
+  return new AadBackendAuthError('ERR_INTERNAL', 'An internal error occurred while getting a token');
 }

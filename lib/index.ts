@@ -3,8 +3,9 @@ export { createTokenProvider } from './token-provider.js';
 export { withBackendToken } from './upgrade.js';
 export type { BackendTokenUpgradeHandler, UpgradeHandler } from './upgrade.js';
 export { MemoryTokenCache } from './memory-cache.js';
+export type { MemoryTokenCacheOptions } from './memory-cache.js';
 export { AadBackendAuthError } from './errors.js';
-export type { AadBackendAuthErrorCode, OAuthErrorDetails } from './errors.js';
+export type { AadBackendAuthErrorCode, AadBackendAuthErrorInit, OAuthErrorDetails } from './errors.js';
 export { MAX_TOKEN_LIFETIME_SECONDS } from './token-response.js';
 export type {
   AadBackendAuthLogger,
@@ -12,12 +13,15 @@ export type {
   AadBackendAuthOptions,
   AccessToken,
   Awaitable,
+  CredentialAccessToken,
+  CredentialGetTokenOptions,
   ErrorHandler,
   PerRequest,
   RefreshEvent,
   StoredToken,
   TokenCache,
   TokenCacheLock,
+  TokenCredential,
   TokenEvent,
   TokenProvider,
   TokenProviderEvents,

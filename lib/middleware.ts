@@ -1,31 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toAadBackendAuthError, type AadBackendAuthError } from './errors.js';
-import { parseMiddlewareOptions } from './options.js';
+import { TokenGateway, registerGateway } from './gateway.js';
+import { parseMiddlewareOptions } from './options/middleware-options.js';
 import { retryAfterFor, sendProblem } from './problem.js';
 import type { ProviderToken } from './provider-token.js';
-import { AadTokenProvider, type Slot } from './token-provider.js';
+import type { TargetState } from './provider/target-state.js';
+import { AadTokenProvider } from './token-provider.js';
 import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './types.js';
 
-/** What a response needs to know to evict the token its request carried. */
-interface PurgeContext {
-  readonly provider: AadTokenProvider;
-  readonly statuses: readonly number[];
-  readonly cooldownMs: number;
-}
-
-/** What other entry points (WebSocket upgrades) need from a middleware: its provider and header rules. */
-export interface MiddlewareInternals {
-  readonly provider: AadTokenProvider;
-  readonly header: string;
-  readonly fallbackRetryAfterSeconds: number;
-  /** Removes the inbound headers that must not reach the backend and picks the request's slot; throws `ERR_INVALID_TARGET`. */
-  prepare(req: IncomingMessage): Slot;
-}
-export const kInternals = Symbol('aadBackendAuth.internals');
-
-export function middlewareInternals(middleware: unknown): MiddlewareInternals | undefined {
-  return typeof middleware === 'function' ? (middleware as { [kInternals]?: MiddlewareInternals })[kInternals] : undefined;
-}
 /**
  * Express middleware that sets `Authorization: Bearer <app token>` on each request
  * before a proxy (such as http-proxy-middleware) forwards it. Tokens come from
@@ -45,21 +27,19 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
 ): AadBackendAuthMiddleware<Req, Res> {
   const settings = parseMiddlewareOptions(options);
   const provider = new AadTokenProvider(settings.provider);
-  const { header, removeHeaders, onError } = settings.middleware;
-  const purge: PurgeContext | undefined =
-    settings.middleware.purgeOnStatus.length === 0
-      ? undefined
-      : { provider, statuses: settings.middleware.purgeOnStatus, cooldownMs: settings.middleware.purgeCooldownMs };
-  const fallbackRetryAfterSeconds = Math.ceil(settings.provider.failureCooldownMs / 1000);
+  const gateway = new TokenGateway(provider, settings.middleware, settings.provider.failureCooldownMs);
+  const { header, onError, purgeOnStatus, purgeCooldownMs } = settings.middleware;
+  const evictOnStatus = purgeOnStatus.length > 0;
 
-  function forward(req: IncomingMessage, res: ServerResponse, slot: Slot, token: ProviderToken, next: (err?: unknown) => void): void {
+  function forward(req: IncomingMessage, res: ServerResponse, target: TargetState, token: ProviderToken, next: (err?: unknown) => void): void {
     req.headers[header] = token.authorization;
-    if (purge !== undefined) {
+    if (evictOnStatus) {
       // A closure, never a property on `res`: Express has swapped the prototype of `res`, so a new
       // property gives every response its own hidden class (microseconds each, and slower access
       // to `res` everywhere after). 'finish' fires once, so `on` spares the wrapper of `once`.
+      // Any such status counts, whoever wrote it: see "Security model" in the README.
       res.on('finish', () => {
-        if (purge.statuses.includes(res.statusCode)) purge.provider.purge(slot, token, purge.cooldownMs);
+        if (purgeOnStatus.includes(res.statusCode)) provider.evictRejected(target, token, purgeCooldownMs);
       });
     }
     next();
@@ -70,40 +50,33 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
       onError(error, req, res, next);
       return;
     }
-    sendProblem(res, error, retryAfterFor(error, fallbackRetryAfterSeconds));
-  }
-
-  function prepare(req: IncomingMessage): Slot {
-    const headers = req.headers;
-    for (let i = 0; i < removeHeaders.length; i++) delete headers[removeHeaders[i]!];
-    return provider.slotFor(req);
+    sendProblem(res, error, retryAfterFor(error, gateway.fallbackRetryAfterSeconds));
   }
 
   function aadBackendAuthMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-    let slot: Slot;
+    let target: TargetState;
     try {
-      slot = prepare(req);
+      target = gateway.prepare(req);
     } catch (error) {
       fail(toAadBackendAuthError(error), req, res, next);
       return;
     }
-    const cached = provider.cachedToken(slot);
+    const cached = provider.cachedToken(target);
     if (cached !== undefined) {
-      forward(req, res, slot, cached, next);
+      forward(req, res, target, cached, next);
       return;
     }
-    provider.acquireToken(slot).then(
+    provider.acquireToken(target).then(
       (token) => {
         // Something else answered while the token was fetched (a timeout middleware, say).
         if (res.writableEnded) return;
-        forward(req, res, slot, token, next);
+        forward(req, res, target, token, next);
       },
       (error: unknown) => fail(toAadBackendAuthError(error), req, res, next),
     ).catch(next);
   }
 
   Object.defineProperty(aadBackendAuthMiddleware, 'tokenProvider', { value: provider as TokenProvider<Req>, enumerable: false });
-  const internals: MiddlewareInternals = { provider, header, fallbackRetryAfterSeconds, prepare };
-  Object.defineProperty(aadBackendAuthMiddleware, kInternals, { value: internals, enumerable: false });
+  registerGateway(aadBackendAuthMiddleware, gateway);
   return aadBackendAuthMiddleware as unknown as AadBackendAuthMiddleware<Req, Res>;
 }

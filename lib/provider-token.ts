@@ -1,5 +1,5 @@
 import type { FetchedToken } from './sources/token-source.js';
-import { isHeaderSafeToken } from './token-response.js';
+import { MAX_TOKEN_LIFETIME_SECONDS, isHeaderSafeToken } from './token-response.js';
 import type { AccessToken, StoredToken } from './types.js';
 
 /** The largest safety margin: a token is never forwarded in its last 30 seconds... */
@@ -51,14 +51,20 @@ export class ProviderToken implements AccessToken {
     return new ProviderToken(fetched.token, expiresOn, Math.floor(refreshAfter), Math.floor(useUntil));
   }
 
-  /** Trusts nothing from a shared store: a corrupt entry gives `undefined`, a miss. */
-  static fromStored(stored: unknown): ProviderToken | undefined {
+  /**
+   * Trusts nothing from a shared store: a corrupt entry gives `undefined`, a miss, and times
+   * are clamped to the longest lifetime a fetched token may have, counted from `now`.
+   */
+  static fromStored(stored: unknown, now = Date.now()): ProviderToken | undefined {
     if (stored === null || typeof stored !== 'object') return undefined;
     const { token, expiresOnTimestamp, refreshAfterTimestamp, useUntilTimestamp } = stored as Partial<StoredToken>;
     const times = [expiresOnTimestamp, refreshAfterTimestamp, useUntilTimestamp];
     if (!isHeaderSafeToken(token) || !times.every((t) => typeof t === 'number' && Number.isFinite(t))) return undefined;
     if (!(refreshAfterTimestamp! <= useUntilTimestamp! && useUntilTimestamp! <= expiresOnTimestamp!)) return undefined;
-    return new ProviderToken(token, expiresOnTimestamp!, refreshAfterTimestamp!, useUntilTimestamp!);
+    const latest = now + MAX_TOKEN_LIFETIME_SECONDS * 1000;
+    const expiresOn = Math.min(expiresOnTimestamp!, latest);
+    const useUntil = Math.min(useUntilTimestamp!, expiresOn);
+    return new ProviderToken(token, expiresOn, Math.min(refreshAfterTimestamp!, useUntil), useUntil);
   }
 
   toStored(): StoredToken {

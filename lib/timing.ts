@@ -9,9 +9,13 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   }
 }
 
-/** Rejects if `value` takes longer than `ms`; the timer never holds the process open. */
-export async function withTimeout<T>(value: T | Promise<T>, ms: number): Promise<T> {
-  if (!(value instanceof Promise)) return value;
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<T>).then === 'function';
+}
+
+/** Rejects if `value` takes longer than `ms`; any thenable is guarded, and the timer never holds the process open. */
+export async function withTimeout<T>(value: T | PromiseLike<T>, ms: number): Promise<T> {
+  if (!isThenable(value)) return value;
   const controller = new AbortController();
   // Timers run before I/O in an event-loop turn: after a stall, wait one turn so an
   // answer that arrived in time is read before the deadline counts.
@@ -21,10 +25,32 @@ export async function withTimeout<T>(value: T | Promise<T>, ms: number): Promise
       throw new Error(`timed out after ${ms} ms`);
     });
   try {
-    return await Promise.race([value, expired]);
+    return await Promise.race([Promise.resolve(value), expired]);
   } finally {
     controller.abort();
   }
+}
+
+/**
+ * Settles with `work`, or rejects with `signal`'s reason as soon as it aborts: a callee that
+ * ignores the signal (a custom credential, say) cannot hold the caller past its deadline.
+ */
+export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
@@ -50,7 +76,7 @@ export function deadlineSignal(ms: number, parent: AbortSignal): { readonly sign
 }
 
 /** Jittered exponential back-off: half fixed, half random, so a fleet does not retry in step. */
-export function backoffMs(attempt: number, baseMs: number, capMs: number): number {
+export function backoffMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
-  return ceiling / 2 + Math.random() * (ceiling / 2);
+  return ceiling / 2 + random() * (ceiling / 2);
 }

@@ -14,7 +14,6 @@ export function isHeaderSafeToken(token: unknown): token is string {
 
 export function malformed(problem: string, idpStatus?: number): AadBackendAuthError {
   return new AadBackendAuthError('ERR_IDP_MALFORMED_RESPONSE', `The token endpoint answered with ${problem}`, {
-    status: 502,
     idpStatus,
   });
 }

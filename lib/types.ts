@@ -1,6 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenCredential } from '@azure/identity';
 import type { AadBackendAuthError } from './errors.js';
+
+/** The options the package passes to {@link TokenCredential.getToken}. */
+export interface CredentialGetTokenOptions {
+  abortSignal?: AbortSignal;
+  tenantId?: string;
+}
+
+/** A token as a {@link TokenCredential} returns it. */
+export interface CredentialAccessToken {
+  token: string;
+  expiresOnTimestamp: number;
+  refreshAfterTimestamp?: number | undefined;
+}
+
+/**
+ * What the package needs of a credential: `getToken`. Every `TokenCredential` of
+ * `@azure/identity` fits (it is an optional peer: install it only to use its credentials).
+ */
+export interface TokenCredential {
+  getToken(scopes: string | string[], options?: CredentialGetTokenOptions): Promise<CredentialAccessToken | null>;
+}
 
 /** A value, or a promise of it: stores may answer synchronously or not. */
 export type Awaitable<T> = T | Promise<T>;
@@ -88,8 +108,9 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
   tenantId?: PerRequest<string, Req> | undefined;
   /**
    * The application (client) id of the BFF's app registration. Required unless `credential` is set.
-   * With `credential`, set it to the credential's client id when the `cache` is shared between
-   * processes (Redis): it names the identity in cache keys, so two apps never share tokens.
+   * With `credential` and a `cache` shared between processes (Redis), set it to the credential's
+   * client id, with `tenantId`, so that the shared key names the whole identity. In-process, a
+   * credential object is its own identity, whatever its `clientId`.
    * @default undefined
    */
   clientId?: string | undefined;
@@ -141,7 +162,8 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
   timeoutMs?: number | undefined;
   /**
    * Where tokens are shared. The default is a process-wide memory store on
-   * `node-cache`, shared by every provider with the same tenant, client and scope.
+   * `node-cache`: providers share a token (and a token request in flight) only when
+   * their keys agree, that is the same identity, tenant and scopes.
    * @default the shared memory store
    */
   cache?: TokenCache | undefined;
@@ -157,6 +179,12 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
    * @default 1000
    */
   maxKeys?: number | undefined;
+  /**
+   * The most token requests this provider has in flight at once (each carries the
+   * client's credential). Further requests queue, each within its own `timeoutMs`.
+   * @default 16
+   */
+  maxConcurrentTokenRequests?: number | undefined;
   /**
    * Where log lines go. They carry AADSTS codes and correlation ids, never secrets or tokens.
    * @default the `debug` module, namespace `aad-backend-auth` (enable with `DEBUG=aad-backend-auth`)
@@ -249,12 +277,18 @@ export interface TokenProvider<Req extends IncomingMessage = IncomingMessage> {
   getToken(req?: Req): Promise<AccessToken>;
   /** The cached, usable token, or `undefined`. Never starts I/O. */
   peek(req?: Req): AccessToken | undefined;
-  /** Evicts `token` (a raw token or an AccessToken) wherever it is held, or every token when omitted. */
+  /**
+   * Evicts `token` (a raw token or an AccessToken) wherever this provider holds it, and from its
+   * store; every token when called without an argument. An object without a `token` string evicts nothing.
+   */
   invalidate(token?: string | AccessToken): void;
   stats(): TokenProviderStats;
   on<E extends keyof TokenProviderEvents>(event: E, listener: (...args: TokenProviderEvents[E]) => void): this;
   off<E extends keyof TokenProviderEvents>(event: E, listener: (...args: TokenProviderEvents[E]) => void): this;
-  /** Stops background work and aborts pending token requests. Idempotent. */
+  /**
+   * Stops background work. This provider's waiting callers get `ERR_CLOSED`; a token request
+   * that another provider also waits for goes on for that provider. Idempotent.
+   */
   close(): Promise<void>;
 }
 

@@ -1,9 +1,10 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { invalidOption, toAadBackendAuthError, type AadBackendAuthError } from './errors.js';
-import { aadBackendAuth, middlewareInternals, type MiddlewareInternals } from './middleware.js';
-import { problemBody, retryAfterFor } from './problem.js';
-import type { Slot } from './token-provider.js';
+import { invalidOption, toAadBackendAuthError } from './errors.js';
+import { gatewayOf, type TokenGateway } from './gateway.js';
+import { aadBackendAuth } from './middleware.js';
+import { retryAfterFor, sendProblem } from './problem.js';
+import type { TargetState } from './provider/target-state.js';
 import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './types.js';
 
 /**
@@ -23,31 +24,17 @@ export interface BackendTokenUpgradeHandler {
  */
 export type UpgradeHandler<S extends Duplex = Duplex> = (req: IncomingMessage, socket: S, head: Buffer) => unknown;
 
-/** The HTTP/1.1 answer written on a socket that cannot be upgraded. */
-function errorResponse(error: AadBackendAuthError, retryAfterSeconds: number | undefined): string {
-  const body = problemBody(error);
-  const lines = [
-    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,
-    'Connection: close',
-    'Content-Type: application/problem+json',
-    'Cache-Control: no-store',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-  ];
-  if (retryAfterSeconds !== undefined) lines.push(`Retry-After: ${retryAfterSeconds}`);
-  return `${lines.join('\r\n')}\r\n\r\n${body}`;
-}
-
 /** Swallows socket errors (a client reset) while this module owns the socket; the socket destroys itself. */
 function ignoreSocketError(): void {}
 
-function internalsOf(optionsOrMiddleware: unknown): MiddlewareInternals {
+function gatewayFor(optionsOrMiddleware: unknown): TokenGateway {
   if (typeof optionsOrMiddleware === 'function') {
-    const internals = middlewareInternals(optionsOrMiddleware);
-    if (internals === undefined) throw invalidOption('optionsOrMiddleware', 'must be options or a middleware made by aadBackendAuth()');
-    return internals;
+    const gateway = gatewayOf(optionsOrMiddleware);
+    if (gateway === undefined) throw invalidOption('optionsOrMiddleware', 'must be options or a middleware made by aadBackendAuth()');
+    return gateway;
   }
-  // Options: one middleware, built once. Same options, same key: it shares flights and the default store with the HTTP route.
-  return middlewareInternals(aadBackendAuth(optionsOrMiddleware as AadBackendAuthOptions))!;
+  // Options: one middleware, built once; same options, same key, so it shares flights and the default store with the HTTP route.
+  return gatewayOf(aadBackendAuth(optionsOrMiddleware as AadBackendAuthOptions))!;
 }
 
 /**
@@ -91,28 +78,24 @@ export function withBackendToken<S extends Duplex = Duplex>(
   upgradeHandler: UpgradeHandler<S>,
 ): BackendTokenUpgradeHandler {
   if (typeof upgradeHandler !== 'function') throw invalidOption('upgradeHandler', 'must be a function (req, socket, head), such as proxy.upgrade');
-  const { provider, header, fallbackRetryAfterSeconds, prepare } = internalsOf(optionsOrMiddleware);
+  const gateway = gatewayFor(optionsOrMiddleware);
+  const { provider, header } = gateway;
 
   function refuse(socket: Duplex, error: unknown): void {
     const failure = toAadBackendAuthError(error);
-    if (socket.destroyed || !socket.writable) {
-      socket.destroy();
-      return;
-    }
     socket.on('error', ignoreSocketError);
-    socket.once('finish', () => socket.destroy());
-    socket.end(errorResponse(failure, retryAfterFor(failure, fallbackRetryAfterSeconds)));
+    sendProblem(socket, failure, retryAfterFor(failure, gateway.fallbackRetryAfterSeconds));
   }
 
   function withBackendTokenUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    let slot: Slot;
+    let target: TargetState;
     try {
-      slot = prepare(req);
+      target = gateway.prepare(req);
     } catch (error) {
       refuse(socket, error);
       return;
     }
-    const cached = provider.cachedToken(slot);
+    const cached = provider.cachedToken(target);
     if (cached !== undefined) {
       req.headers[header] = cached.authorization;
       upgradeHandler(req, socket as S, head);
@@ -121,7 +104,7 @@ export function withBackendToken<S extends Duplex = Duplex>(
     // Node removes its own error listener from upgraded sockets: without ours, a client reset while we wait would crash the process.
     socket.on('error', ignoreSocketError);
     // A handler that throws here surfaces as an unhandled rejection, as it would have thrown out of 'upgrade' on the hot path.
-    void provider.acquireToken(slot).then(
+    void provider.acquireToken(target).then(
       (token) => {
         socket.off('error', ignoreSocketError);
         // The client went away while the token was fetched.

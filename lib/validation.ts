@@ -1,3 +1,5 @@
+import { isLoopbackHost } from './option-checks.js';
+
 /**
  * Checks shared by start-up option parsing and per-request targets. Each returns
  * a problem phrase to follow the option's name, or `undefined` when the value is fine.
@@ -10,6 +12,8 @@ const MULTI_TENANT_ALIASES = new Set(['common', 'organizations', 'consumers']);
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 /** RFC 9110 token characters, for header names. */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+/** Headers that frame the message or the connection: a token there would break HTTP, not authenticate it. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'expect']);
 const DEFAULT_SUFFIX = '/.default';
 
 export function tenantProblem(value: unknown): string | undefined {
@@ -19,6 +23,11 @@ export function tenantProblem(value: unknown): string | undefined {
   }
   if (!GUID.test(value) && !DOMAIN.test(value)) return 'must be a tenant GUID or a verified domain such as contoso.onmicrosoft.com';
   return undefined;
+}
+
+/** Entra tenant names and GUIDs are case-insensitive: one spelling, one cache key. */
+export function normalizeTenant(tenantId: string): string {
+  return tenantId.toLowerCase();
 }
 
 export function resourceProblem(value: unknown): string | undefined {
@@ -60,14 +69,12 @@ export function scopeToResource(scopes: readonly string[]): string | undefined {
   return only.endsWith(DEFAULT_SUFFIX) ? only.slice(0, -DEFAULT_SUFFIX.length) : undefined;
 }
 
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
-}
 
 /** An endpoint URL must be absolute, free of credentials, query and fragment, and https unless on loopback. */
 export function endpointProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return 'must be a non-empty URL string';
+  // `new URL('https://h?')` drops an empty query, so look at the text itself.
+  if (/[?#]/.test(value)) return 'must not carry a query string or fragment';
   let url: URL;
   try {
     url = new URL(value);
@@ -85,4 +92,10 @@ export function endpointProblem(value: unknown): string | undefined {
 /** Entra v1 token endpoints take `resource=` instead of `scope=`. */
 export function isEntraV1TokenUrl(tokenUrl: string): boolean {
   return new URL(tokenUrl).pathname.replace(/\/+$/, '').endsWith('/oauth2/token');
+}
+
+export function tokenHeaderProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !HEADER_NAME.test(value)) return 'must be a valid HTTP header name';
+  if (FRAMING_HEADERS.has(value.toLowerCase())) return `must not be "${value}", which frames the HTTP message or connection`;
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import leven from 'leven';
-import { AadBackendAuthError } from '../errors.js';
+import { invalidOption } from '../errors.js';
 import { createDefaultLogger } from '../logger.js';
+import { definedOptions, hasMethods, integerOption } from '../option-checks.js';
 import type { AadBackendAuthLogger } from '../types.js';
 import { parseEncryptionKey } from './encryption.js';
 import type { RedisSendCommand, RedisSubscribe, RedisTokenCacheOptions } from './types.js';
@@ -28,14 +28,12 @@ export interface RedisTokenCacheSettings {
   readonly logger: AadBackendAuthLogger;
 }
 
-function invalid(option: string, problem: string): AadBackendAuthError {
-  return new AadBackendAuthError('ERR_INVALID_OPTION', `RedisTokenCache: "${option}" ${problem}`, { status: 500 });
+function invalid(option: string, problem: string): Error {
+  return invalidOption(option, problem, 'RedisTokenCache');
 }
 
 function integer(option: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
-  throw invalid(option, `must be an integer from ${min} to ${max}`);
+  return integerOption(option, value, fallback, min, max, invalid);
 }
 
 function optionalFunction<T>(option: string, value: unknown): T | undefined {
@@ -45,16 +43,7 @@ function optionalFunction<T>(option: string, value: unknown): T | undefined {
 
 /** Validates the options once, naming the option at fault; keys set to `undefined` count as absent. */
 export function parseRedisTokenCacheOptions(options: unknown): RedisTokenCacheSettings {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalid('options', 'must be an object');
-  const o: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    if (!(KNOWN as readonly string[]).includes(key)) {
-      const guess = KNOWN.reduce<string>((best, name) => (leven(key, name) < leven(key, best) ? name : best), KNOWN[0]);
-      throw invalid(key, `is not an option.${leven(key.toLowerCase(), guess.toLowerCase()) <= 3 ? ` Did you mean "${guess}"?` : ''}`);
-    }
-    o[key] = value;
-  }
+  const o = definedOptions(options, KNOWN, invalid);
   if (typeof o.sendCommand !== 'function') {
     throw invalid('sendCommand', 'must be a function that sends one raw command, e.g. (...args) => client.sendCommand(args)');
   }
@@ -66,7 +55,7 @@ export function parseRedisTokenCacheOptions(options: unknown): RedisTokenCacheSe
     encryptionKey = parsed;
   }
   const logger = o.logger as AadBackendAuthLogger | undefined;
-  if (logger !== undefined && !['debug', 'info', 'warn', 'error'].every((m) => typeof (logger as unknown as Record<string, unknown>)[m] === 'function')) {
+  if (logger !== undefined && !hasMethods(logger, ['debug', 'info', 'warn', 'error'])) {
     throw invalid('logger', 'must have debug, info, warn and error methods');
   }
   return {

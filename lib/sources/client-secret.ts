@@ -62,10 +62,8 @@ function interpret(response: AxiosResponse<string>, scrub: (text: string) => str
   if (status === 429 || status === 408 || status >= 500) {
     return fail(
       new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token endpoint is unavailable (HTTP ${status})`, {
-        status: 503,
         idpStatus: status,
         retryAfterSeconds,
-        transient: true,
       }),
     );
   }
@@ -73,7 +71,6 @@ function interpret(response: AxiosResponse<string>, scrub: (text: string) => str
   const reason = oauth === undefined ? `HTTP ${status}` : `HTTP ${status} ${describeOAuthError(oauth)}`;
   return fail(
     new AadBackendAuthError('ERR_IDP_REJECTED', `The IdP refused the token request (${reason})`, {
-      status: 502,
       idpStatus: status,
       oauth,
     }),
@@ -94,10 +91,7 @@ function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: 
   const endpoint = new URL(url);
   const where = `${endpoint.origin}${endpoint.pathname}`;
   if (signal.aborted) {
-    return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where} was aborted: ${abortReason(signal)}`, {
-      status: 503,
-      transient: true,
-    });
+    return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where} was aborted: ${abortReason(signal)}`);
   }
   const code = error instanceof Error ? String((error as { code?: unknown }).code ?? '') : '';
   const message = error instanceof Error ? scrub(error.message).slice(0, 200) : 'unknown error';
@@ -108,10 +102,7 @@ function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: 
   if (/^Z_|ERR_ZLIB|ERR_BROTLI|^ERR__ERROR_/.test(code) || /incorrect header check|unexpected end of file|Decompression failed/.test(message)) {
     return malformed('a body that could not be decompressed');
   }
-  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where} failed: ${message}${code ? ` (${code})` : ''}`, {
-    status: 503,
-    transient: true,
-  });
+  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where} failed: ${message}${code ? ` (${code})` : ''}`);
 }
 
 function abortReason(signal: AbortSignal): string {

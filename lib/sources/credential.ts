@@ -1,4 +1,4 @@
-import type { GetTokenOptions, TokenCredential } from '@azure/identity';
+import type { CredentialAccessToken, CredentialGetTokenOptions, TokenCredential } from '../types.js';
 import { AadBackendAuthError, type OAuthErrorDetails } from '../errors.js';
 import { describeOAuthError, isHeaderSafeToken, malformed } from '../token-response.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
@@ -6,7 +6,7 @@ import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
 const credentialIds = new WeakMap<TokenCredential, number>();
 let nextCredentialId = 1;
 
-/** Two providers built on the same credential object share cache keys and flights. */
+/** Two providers built on the same credential object share cache keys and flights; two objects never do. */
 function credentialId(credential: TokenCredential): string {
   let id = credentialIds.get(credential);
   if (id === undefined) {
@@ -18,14 +18,14 @@ function credentialId(credential: TokenCredential): string {
 
 /**
  * Adapts any `@azure/identity` `TokenCredential` (managed identity, certificate, workload identity, ...).
- * `clientId` names the identity in cache keys, so a cache shared across processes never mixes two apps' tokens;
+ * With `clientId` (only given with a shared store and a tenant) the key names the identity across a fleet;
  * without it the key names this credential object, which only this process knows.
  */
 export function createCredentialSource(credential: TokenCredential, clientId?: string): TokenSource {
   async function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
-    const options: GetTokenOptions = { abortSignal: signal };
+    const options: CredentialGetTokenOptions = { abortSignal: signal };
     if (target.tenantId !== undefined) options.tenantId = target.tenantId;
-    let accessToken: Awaited<ReturnType<TokenCredential['getToken']>>;
+    let accessToken: CredentialAccessToken | null;
     try {
       accessToken = await credential.getToken([...target.scopes], options);
     } catch (error) {
@@ -104,26 +104,21 @@ function credentialFailed(error: unknown, signal: AbortSignal): AadBackendAuthEr
   const name = typeof shape.name === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,59}$/.test(shape.name) ? shape.name : 'Error';
   const message = text(shape.message, 2000) ?? 'unknown error';
   if (signal.aborted) {
-    return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The credential did not return a token in time', { status: 503, transient: true });
+    return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'The credential did not return a token in time');
   }
   if (name === 'CredentialUnavailableError') {
-    return new AadBackendAuthError('ERR_CREDENTIAL_UNAVAILABLE', `The credential is not available here (${name})${identifiers(message)}`, {
-      status: 502,
-    });
+    return new AadBackendAuthError('ERR_CREDENTIAL_UNAVAILABLE', `The credential is not available here (${name})${identifiers(message)}`);
   }
   const status = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
   const oauth = status === undefined || status < 500 ? oauthDetails(shape, message) : undefined;
   if (oauth !== undefined) {
     return new AadBackendAuthError('ERR_IDP_REJECTED', `The IdP refused the credential's token request (${describeOAuthError(oauth)})`, {
-      status: 502,
       idpStatus: status,
       oauth,
     });
   }
   const http = status === undefined ? '' : `, HTTP ${status}`;
   return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The credential failed to get a token (${name}${http})${identifiers(message)}`, {
-    status: 503,
     idpStatus: status,
-    transient: true,
   });
 }

@@ -1,6 +1,13 @@
-/** What a token is asked for: one tenant and one set of scopes (or an Entra v1 resource). */
+/**
+ * What a token is asked for: one identity, one tenant and one set of scopes (or an Entra v1 resource).
+ *
+ * The key is the one name of a target, in the in-process state, in flights and in every store:
+ * `<source id>|<tenant>|<scopes, sorted and space-separated, or resource=<resource>>`, where the
+ * source id names the identity: `<authority>|<clientId>` for a secret, `credential|<clientId>` for a
+ * credential with a shared store, `credential#<n>:<class>` for one credential object in this process.
+ * It never holds a secret or a token.
+ */
 export interface TokenTarget {
-  /** Cache and single-flight key: authority, tenant, client and scope. Holds no secret. */
   readonly key: string;
   readonly tenantId: string | undefined;
   readonly scopes: readonly string[];
@@ -18,10 +25,17 @@ export interface FetchedToken {
 
 /**
  * One attempt at a token. Rejects only with an `AadBackendAuthError` whose
- * `transient` flag says whether retrying may help.
+ * `transient` flag says whether retrying may help. The provider bounds every
+ * attempt by its deadline whether or not the source honours `signal`.
  */
 export interface TokenSource {
-  /** Identifies the authority and client in cache keys, e.g. `https://login.microsoftonline.com|<clientId>`. */
+  /** Names the identity in cache keys (see {@link TokenTarget}). */
   readonly id: string;
   fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken>;
+}
+
+/** Builds a target's key; the one place that decides what a key names. */
+export function targetKey(sourceId: string, tenantId: string | undefined, scopes: readonly string[], resource: string | undefined): string {
+  const what = resource !== undefined ? `resource=${resource}` : [...scopes].sort().join(' ');
+  return `${sourceId}|${tenantId ?? ''}|${what}`;
 }

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { integerOption, isLoopbackHost } from '../option-checks.js';
 import { stableGuid } from './tokens.js';
 import type { EmulatorResource, EntraEmulatorOptions } from './types.js';
 
@@ -46,20 +46,7 @@ function optionError(name: string, rule: string): TypeError {
 }
 
 function integerIn(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw optionError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Loopback only: the emulator gives tokens to anyone who asks. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
-  return false;
+  return integerOption(name, value, fallback, min, max, (option, problem) => optionError(option, `${problem}, got ${String(value)}`));
 }
 
 function resolveTenants(tenants: string[] | undefined): Pick<ResolvedOptions, 'tenantNames' | 'tenantIds'> {
@@ -137,6 +124,7 @@ export function resolveOptions(options: Readonly<EntraEmulatorOptions> = {}): Re
     Object.entries(options).filter(([, value]) => value !== undefined),
   ) as EntraEmulatorOptions;
 
+  // Loopback only: the emulator gives tokens to anyone who asks.
   const host = opts.host ?? '127.0.0.1';
   if (typeof host !== 'string' || !isLoopbackHost(host)) {
     throw optionError('host', `must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(host)}`);

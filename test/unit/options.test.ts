@@ -93,16 +93,17 @@ describe('options validation at start-up', () => {
     expect(startupError({ ...v1, scope: 'orders.read' }).message).to.include('v1');
   });
 
-  it('keys a credential by its clientId when given, so a shared cache never mixes identities', async () => {
+  it('keys a credential by its clientId and tenant with a shared cache, so a fleet never mixes identities', async () => {
     const stored: string[] = [];
     const cache = { get: () => undefined, set: (key: string) => void stored.push(key), delete: () => undefined };
     const credential = { getToken: async () => ({ token: 'abc', expiresOnTimestamp: Date.now() + 3600_000 }) };
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
-    await createTokenProvider({ credential, clientId: 'app-one', resource: 'api://a', cache, logger }).getToken();
-    await createTokenProvider({ credential, clientId: 'app-two', resource: 'api://a', cache, logger }).getToken();
+    expect(startupError({ credential, clientId: 'app-one', resource: 'api://a', cache }).message).to.match(/"tenantId" is required/);
+    await createTokenProvider({ credential, clientId: 'app-one', tenantId: TENANT, resource: 'api://a', cache, logger }).getToken();
+    await createTokenProvider({ credential, clientId: 'app-two', tenantId: TENANT, resource: 'api://a', cache, logger }).getToken();
     expect(stored).to.have.length(2);
-    expect(stored[0]).to.include('app-one');
+    expect(stored[0]).to.include('app-one').and.include(TENANT);
     expect(stored[1]).to.include('app-two');
     expect(warnings).to.deep.equal([]);
     createTokenProvider({ credential, resource: 'api://a', cache, logger });

@@ -38,12 +38,20 @@ describe('token timing', () => {
 
   it('round-trips through a store and rejects corrupt entries', () => {
     const token = ProviderToken.fromFetched(fetched(60), T0, 300_000);
-    const back = ProviderToken.fromStored(JSON.parse(JSON.stringify(token.toStored())));
+    const back = ProviderToken.fromStored(JSON.parse(JSON.stringify(token.toStored())), T0);
     expect(back?.token).to.equal(token.token);
     expect(back?.useUntilTimestamp).to.equal(token.useUntilTimestamp);
     expect(ProviderToken.fromStored('garbage')).to.equal(undefined);
     expect(ProviderToken.fromStored({ ...token.toStored(), token: 'a b' })).to.equal(undefined);
     expect(ProviderToken.fromStored({ ...token.toStored(), useUntilTimestamp: 'x' })).to.equal(undefined);
     expect(ProviderToken.fromStored({ ...token.toStored(), useUntilTimestamp: T0 + 999_999_999 })).to.equal(undefined);
+  });
+
+  it('clamps times read from a shared store to the 24 h a fetched token may live at most', () => {
+    const farOff = { token: 'abc', expiresOnTimestamp: T0 + 1e12, refreshAfterTimestamp: T0 + 1e12 - 2, useUntilTimestamp: T0 + 1e12 - 1 };
+    const back = ProviderToken.fromStored(farOff, T0)!;
+    expect(back.expiresOnTimestamp).to.equal(T0 + 24 * 3600_000);
+    expect(back.useUntilTimestamp).to.be.at.most(back.expiresOnTimestamp);
+    expect(back.refreshAfterTimestamp).to.be.at.most(back.useUntilTimestamp);
   });
 });

@@ -40,4 +40,13 @@ describe('withTimeout', function () {
     expect(error).to.be.instanceOf(Error).with.property('message', 'timed out after 30 ms');
     expect(Date.now() - started).to.be.at.least(25);
   });
+
+  it('guards any thenable, not only native promises (a store may return its own promise type)', async () => {
+    const neverSettles: PromiseLike<string> = { then: () => neverSettles as never };
+    const error = await Promise.race([
+      withTimeout(neverSettles, 30).catch((e: unknown) => e),
+      new Promise((resolve) => setTimeout(resolve, 1000, 'hung')),
+    ]);
+    expect(error).to.be.instanceOf(Error).with.property('message', 'timed out after 30 ms');
+  });
 });

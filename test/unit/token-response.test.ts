@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { AadBackendAuthError } from '../../lib/errors.js';
 import { MAX_TOKEN_LIFETIME_SECONDS, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../../lib/token-response.js';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../../shared/entra/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`../fixtures/entra/${name}`, import.meta.url), 'utf8');
 const json = 'application/json; charset=utf-8';
 const noScrub = (text: string): string => text;
 

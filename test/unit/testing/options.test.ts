@@ -5,9 +5,9 @@ import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,
   DEFAULT_TENANT_ID,
-  isLoopbackHost,
   resolveOptions,
 } from '../../../lib/testing/options.js';
+import { isLoopbackHost } from '../../../lib/option-checks.js';
 import { stableGuid } from '../../../lib/testing/tokens.js';
 import { startEntraEmulator } from '../../../lib/testing/index.js';
 

@@ -1,0 +1,44 @@
+import { invalidOption } from '../errors.js';
+import { definedOptions, frozenCopy } from '../option-checks.js';
+import type { AadBackendAuthOptions, ErrorHandler } from '../types.js';
+import { HEADER_NAME, tokenHeaderProblem } from '../validation.js';
+import { check, integer } from './checks.js';
+import { PROVIDER_KEYS, parseProviderOptions, type ProviderSettings } from './provider-options.js';
+
+const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
+
+export interface MiddlewareSettings {
+  /** Lower-case header that carries the token. */
+  readonly header: string;
+  /** Lower-case inbound headers to delete: `authorization`, the token header and `removeHeaders`. */
+  readonly removeHeaders: readonly string[];
+  readonly purgeOnStatus: readonly number[];
+  readonly purgeCooldownMs: number;
+  readonly onError: ErrorHandler | undefined;
+}
+
+export function parseMiddlewareOptions(options: unknown): { provider: ProviderSettings; middleware: MiddlewareSettings } {
+  const provider = parseProviderOptions(options, MIDDLEWARE_KEYS);
+  const o = definedOptions(options, [...PROVIDER_KEYS, ...MIDDLEWARE_KEYS], (name, problem) => invalidOption(name, problem));
+  check('header', o.header === undefined ? undefined : tokenHeaderProblem(o.header));
+  const header = ((o.header as string | undefined) ?? 'authorization').toLowerCase();
+  check('removeHeaders', o.removeHeaders === undefined || Array.isArray(o.removeHeaders) ? undefined : 'must be an array of header names');
+  const removed = ((o.removeHeaders as unknown[] | undefined) ?? []).map((name) => {
+    check('removeHeaders', typeof name === 'string' && HEADER_NAME.test(name) ? undefined : 'must hold valid HTTP header names');
+    return (name as string).toLowerCase();
+  });
+  const purge = o.purgeOnStatus ?? [401];
+  const statusesOk = Array.isArray(purge) && purge.every((s) => Number.isInteger(s) && s >= 100 && s <= 599);
+  check('purgeOnStatus', statusesOk ? undefined : 'must be an array of HTTP status codes (100 to 599)');
+  check('onError', o.onError === undefined || typeof o.onError === 'function' ? undefined : 'must be a function (err, req, res, next)');
+  return {
+    provider,
+    middleware: {
+      header,
+      removeHeaders: frozenCopy([...new Set(['authorization', header, ...removed])]),
+      purgeOnStatus: frozenCopy(purge as number[]),
+      purgeCooldownMs: integer('purgeCooldownMs', o.purgeCooldownMs, 30_000, 0),
+      onError: o.onError as ErrorHandler | undefined,
+    },
+  };
+}

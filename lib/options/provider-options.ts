@@ -1,0 +1,69 @@
+import { invalidOption } from '../errors.js';
+import { createDefaultLogger } from '../logger.js';
+import { sharedMemoryTokenCache } from '../memory-cache.js';
+import { definedOptions, hasMethods } from '../option-checks.js';
+import type { TokenSource } from '../sources/token-source.js';
+import type { AadBackendAuthLogger, TokenCache, TokenProviderOptions } from '../types.js';
+import { check, integer } from './checks.js';
+import { isSharedStore, selectSource } from './source-options.js';
+import { selectTarget, type TargetSelector } from './target-options.js';
+
+export { DEFAULT_AUTHORITY_HOST } from './source-options.js';
+export type { TargetSelector } from './target-options.js';
+
+const MAX_FAILURE_COOLDOWN_MS = 5000;
+
+export const PROVIDER_KEYS = [
+  'tenantId',
+  'clientId',
+  'clientSecret',
+  'credential',
+  'resource',
+  'scope',
+  'authorityHost',
+  'tokenUrl',
+  'refreshWindowMs',
+  'timeoutMs',
+  'cache',
+  'failureCooldownMs',
+  'maxKeys',
+  'maxConcurrentTokenRequests',
+  'logger',
+] as const satisfies readonly (keyof TokenProviderOptions)[];
+
+export interface ProviderSettings {
+  readonly source: TokenSource;
+  readonly target: TargetSelector;
+  readonly refreshWindowMs: number;
+  readonly timeoutMs: number;
+  readonly failureCooldownMs: number;
+  readonly maxKeys: number;
+  readonly maxConcurrentTokenRequests: number;
+  readonly cache: TokenCache;
+  readonly logger: AadBackendAuthLogger;
+}
+
+export function parseProviderOptions(options: unknown, extraKeys: readonly string[] = []): ProviderSettings {
+  const o = definedOptions(options, [...PROVIDER_KEYS, ...extraKeys], (name, problem) => invalidOption(name, problem));
+  if (o.cache !== undefined) check('cache', hasMethods(o.cache, ['get', 'set', 'delete']) ? undefined : 'must be a TokenCache (get, set and delete)');
+  if (o.logger !== undefined) {
+    check('logger', hasMethods(o.logger, ['debug', 'info', 'warn', 'error']) ? undefined : 'must have debug, info, warn and error methods');
+  }
+  const { source, endpoint } = selectSource(o);
+  const target = selectTarget(o, source, endpoint);
+  const logger = (o.logger as AadBackendAuthLogger | undefined) ?? createDefaultLogger();
+  if (o.credential !== undefined && o.clientId === undefined && isSharedStore(o.cache)) {
+    logger.warn('a "credential" with a shared "cache" and no "clientId": cache keys name only this credential object, so other processes cannot share its tokens');
+  }
+  return {
+    source,
+    target,
+    refreshWindowMs: integer('refreshWindowMs', o.refreshWindowMs, 300_000, 0),
+    timeoutMs: integer('timeoutMs', o.timeoutMs, 10_000, 1, 600_000),
+    failureCooldownMs: integer('failureCooldownMs', o.failureCooldownMs, 2000, 0, MAX_FAILURE_COOLDOWN_MS),
+    maxKeys: integer('maxKeys', o.maxKeys, 1000, 1),
+    maxConcurrentTokenRequests: integer('maxConcurrentTokenRequests', o.maxConcurrentTokenRequests, 16, 1, 1000),
+    cache: (o.cache as TokenCache | undefined) ?? sharedMemoryTokenCache(),
+    logger,
+  };
+}

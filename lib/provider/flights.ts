@@ -1,0 +1,90 @@
+/**
+ * Token requests in flight, keyed by (store, key): providers that share a store and
+ * a key (the same identity asking for the same thing) share a flight, and nothing
+ * else does. Each flight has its own abort; each participant keeps its own deadline
+ * and its own close signal, and leaves the flight, not kills it. The flight is
+ * aborted only when the last participant has left.
+ */
+interface Flight {
+  readonly promise: Promise<unknown>;
+  readonly controller: AbortController;
+  participants: number;
+}
+
+const flightsByStore = new WeakMap<object, Map<string, Flight>>();
+
+export interface Participation {
+  /** When this participant stops waiting (ms since the epoch). */
+  readonly deadline: number;
+  /** This participant's provider closing. */
+  readonly closed: AbortSignal;
+  readonly timedOut: () => Error;
+  readonly onClosed: () => Error;
+}
+
+/** Joins the flight for (`store`, `key`), starting it with `start` when there is none. */
+export function joinFlight<T>(store: object, key: string, start: (signal: AbortSignal) => Promise<T>, me: Participation): Promise<T> {
+  let flights = flightsByStore.get(store);
+  if (flights === undefined) {
+    flights = new Map();
+    flightsByStore.set(store, flights);
+  }
+  let flight = flights.get(key);
+  if (flight === undefined) {
+    const controller = new AbortController();
+    const promise = start(controller.signal);
+    const started: Flight = { promise, controller, participants: 0 };
+    const map = flights;
+    // Nobody may be left to see the outcome of an abandoned flight.
+    promise.then(forget, forget).catch(() => undefined);
+    function forget(): void {
+      if (map.get(key) === started) map.delete(key);
+    }
+    flights.set(key, started);
+    flight = started;
+  }
+  return follow(flights, key, flight, me) as Promise<T>;
+}
+
+function follow(flights: Map<string, Flight>, key: string, flight: Flight, me: Participation): Promise<unknown> {
+  flight.participants++;
+  return new Promise((resolve, reject) => {
+    let left = false;
+    const leave = (): void => {
+      if (left) return;
+      left = true;
+      clearTimeout(timer);
+      me.closed.removeEventListener('abort', onClose);
+      if (--flight.participants === 0 && flights.get(key) === flight) {
+        flights.delete(key);
+        flight.controller.abort(new DOMException('Every caller left the token request', 'AbortError'));
+      }
+    };
+    const onClose = (): void => {
+      leave();
+      reject(me.onClosed());
+    };
+    const timer = setTimeout(() => {
+      leave();
+      reject(me.timedOut());
+    }, Math.max(0, me.deadline - Date.now()));
+    timer.unref();
+    if (me.closed.aborted) {
+      onClose();
+      return;
+    }
+    me.closed.addEventListener('abort', onClose, { once: true });
+    flight.promise.then(
+      (value) => {
+        if (left) return;
+        leave();
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (left) return;
+        leave();
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,95 @@
+import { AadBackendAuthError } from '../errors.js';
+import { ProviderToken } from '../provider-token.js';
+import type { TokenSource, TokenTarget } from '../sources/token-source.js';
+import { deadlineSignal, raceSignal, sleep } from '../timing.js';
+import type { AadBackendAuthLogger, TokenCache } from '../types.js';
+import { obtainUnderFleetLock, type LockOutcome } from './fleet-lock.js';
+import type { RequestLimiter } from './request-limiter.js';
+import { readUsable, storeCall } from './store-access.js';
+import { retryDelayMs, type Purpose } from './target-state.js';
+
+/** What a flight works with: the settings of the provider that started it. */
+export interface FlightSettings {
+  readonly source: TokenSource;
+  readonly cache: TokenCache;
+  readonly logger: AadBackendAuthLogger;
+  readonly refreshWindowMs: number;
+  readonly timeoutMs: number;
+  readonly limiter: RequestLimiter;
+}
+
+export interface FlightRequest {
+  readonly target: TokenTarget;
+  readonly purpose: Purpose;
+  readonly current: ProviderToken | undefined;
+  readonly evictedToken: string | undefined;
+  /** Counts each request to the IdP (or call of the credential), retries included. */
+  countRequest(): void;
+}
+
+/**
+ * One flight: adopt a usable token from the store, or fetch one (under the fleet
+ * lock when the store has one), with retries within the starter's `timeoutMs`.
+ */
+export async function obtainToken(settings: FlightSettings, request: FlightRequest, signal: AbortSignal): Promise<LockOutcome> {
+  const { cache, logger } = settings;
+  const key = request.target.key;
+  const deadline = Date.now() + settings.timeoutMs;
+  const read = (): Promise<ProviderToken | undefined> =>
+    readUsable({ cache, logger, key, purpose: request.purpose, deadline, current: request.current, evictedToken: request.evictedToken });
+  const fetchAndStore = async (awaitStore: boolean): Promise<ProviderToken> => {
+    const token = await fetchWithRetries(settings, request, deadline, signal);
+    // A credential may hand back the very token that was just evicted, from its own cache: never share it.
+    if (token.token === request.evictedToken) return token;
+    const write = storeCall(logger, () => cache.set(key, token.toStored(), token.useUntilTimestamp - Date.now()), 'set');
+    // Under the fleet lock the others wait for this write; otherwise nobody should.
+    if (awaitStore) await write;
+    return token;
+  };
+
+  const stored = await read();
+  if (stored !== undefined) return { token: stored, origin: 'cache' };
+  if (cache.lock === undefined) return { token: await fetchAndStore(false), origin: 'idp' };
+  const lockTtlMs = Math.max(1000, Math.ceil(settings.timeoutMs / 2));
+  return obtainUnderFleetLock({ cache: cache as FleetCache, logger, key, deadline, lockTtlMs, signal, readUsable: read, fetchAndStore });
+}
+
+type FleetCache = TokenCache & { lock: NonNullable<TokenCache['lock']> };
+
+async function fetchWithRetries(settings: FlightSettings, request: FlightRequest, deadline: number, signal: AbortSignal): Promise<ProviderToken> {
+  const { source, limiter, logger, refreshWindowMs } = settings;
+  const target = request.target;
+  for (let attempt = 0; ; attempt++) {
+    const timeout = deadlineSignal(Math.max(1, deadline - Date.now()), signal);
+    let release: (() => void) | undefined;
+    let error: AadBackendAuthError;
+    try {
+      release = await limiter.acquire(timeout.signal);
+      const requestedAt = Date.now();
+      request.countRequest();
+      // Raced, not only signalled: a source that ignores its signal must not hold the flight past the deadline.
+      const fetched = await raceSignal(source.fetchToken(target, timeout.signal), timeout.signal);
+      return ProviderToken.fromFetched(fetched, requestedAt, refreshWindowMs);
+    } catch (thrown) {
+      error = asFailure(thrown, timeout.signal, release === undefined, logger);
+    } finally {
+      release?.();
+      timeout.clear();
+    }
+    if (signal.aborted || !error.transient) throw error;
+    const waitMs = retryDelayMs(attempt, error.retryAfterSeconds);
+    if (Date.now() + waitMs >= deadline) throw error;
+    logger.debug(`token request for ${target.key} failed [${error.code}], retrying in ${Math.round(waitMs)} ms: ${error.message}`);
+    await sleep(waitMs, signal);
+  }
+}
+
+function asFailure(thrown: unknown, signal: AbortSignal, queued: boolean, logger: AadBackendAuthLogger): AadBackendAuthError {
+  if (thrown instanceof AadBackendAuthError) return thrown;
+  if (signal.aborted) {
+    const where = queued ? 'while waiting for a free token request slot' : 'before the token source answered';
+    return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The deadline passed ${where}`);
+  }
+  logger.error(`internal error while getting a token: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : 'a non-Error was thrown'}`);
+  return new AadBackendAuthError('ERR_INTERNAL', 'An internal error occurred while getting a token');
+}
