@@ -89,8 +89,19 @@ export function invalidOption(option: string, problem: string, owner = 'aadBacke
   return new AadBackendAuthError('ERR_INVALID_OPTION', `${owner}: "${option}" ${problem}`);
 }
 
+export const closedError = (): AadBackendAuthError => new AadBackendAuthError('ERR_CLOSED', 'The token provider was closed');
+export const noTokenInTime = (): AadBackendAuthError => new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'No token within timeoutMs');
+
 /** Any failure as an `AadBackendAuthError`: anything else is a defect, `ERR_INTERNAL`, keeping nothing of the original. */
 export function toAadBackendAuthError(error: unknown): AadBackendAuthError {
   if (error instanceof AadBackendAuthError) return error;
   return new AadBackendAuthError('ERR_INTERNAL', 'An internal error occurred while getting a token');
+}
+
+/** As {@link toAadBackendAuthError}, logging a defect's stack for operators (a defect never carries a token). */
+export function toFailure(error: unknown, logger: { error(message: string): void }): AadBackendAuthError {
+  if (!(error instanceof AadBackendAuthError)) {
+    logger.error(`internal error while getting a token: ${error instanceof Error ? (error.stack ?? error.message) : 'a non-Error was thrown'}`);
+  }
+  return toAadBackendAuthError(error);
 }

@@ -1,5 +1,5 @@
 export { aadBackendAuth } from './middleware.js';
-export { createTokenProvider } from './token-provider.js';
+export { createTokenProvider } from './create-token-provider.js';
 export { withBackendToken } from './upgrade.js';
 export type { BackendTokenUpgradeHandler, UpgradeHandler } from './upgrade.js';
 export { MemoryTokenCache } from './memory-cache.js';

@@ -1,4 +1,4 @@
-import { AadBackendAuthError } from '../errors.js';
+import { AadBackendAuthError, toFailure } from '../errors.js';
 import { ProviderToken } from '../provider-token.js';
 import type { TokenSource, TokenTarget } from '../sources/token-source.js';
 import { deadlineSignal, raceSignal, sleep } from '../timing.js';
@@ -90,6 +90,5 @@ function asFailure(thrown: unknown, signal: AbortSignal, queued: boolean, logger
     const where = queued ? 'while waiting for a free token request slot' : 'before the token source answered';
     return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The deadline passed ${where}`);
   }
-  logger.error(`internal error while getting a token: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : 'a non-Error was thrown'}`);
-  return new AadBackendAuthError('ERR_INTERNAL', 'An internal error occurred while getting a token');
+  return toFailure(thrown, logger);
 }

@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AadBackendAuthError } from './errors.js';
+import type { AadBackendAuthLogger, PerRequest, TokenCache, TokenCredential } from './types.js';
+
+/** Called instead of the default problem+json answer when no token can be had. */
+export type ErrorHandler<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse> = (
+  err: AadBackendAuthError,
+  req: Req,
+  res: Res,
+  next: (err?: unknown) => void,
+) => void;
+
+/** Options of {@link createTokenProvider}: where tokens come from and how they are kept. */
+export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMessage> {
+  /**
+   * Directory (tenant) id: a GUID or a verified domain such as `contoso.onmicrosoft.com`.
+   * Required for the client-secret flow unless `tokenUrl` is set. May be a function of the request.
+   * `common`, `organizations` and `consumers` are refused: app tokens need a real tenant.
+   * @default undefined
+   */
+  tenantId?: PerRequest<string, Req> | undefined;
+  /**
+   * The application (client) id of the BFF's app registration. Required unless `credential` is set.
+   * With `credential` and a `cache` shared between processes (Redis), set it to the credential's
+   * client id, with `tenantId`, so that the shared key names the whole identity. In-process, a
+   * credential object is its own identity, whatever its `clientId`.
+   * @default undefined
+   */
+  clientId?: string | undefined;
+  /** The client secret. Required unless `credential` is set. Never logged. @default undefined */
+  clientSecret?: string | undefined;
+  /**
+   * Any `TokenCredential` from `@azure/identity` (`DefaultAzureCredential`,
+   * `ManagedIdentityCredential`, `ClientCertificateCredential`, ...), used in place of
+   * `clientId` + `clientSecret`. Tokens then come from `credential.getToken(scopes)`.
+   * @default undefined
+   */
+  credential?: TokenCredential | undefined;
+  /**
+   * The backend's App ID URI or resource URL, e.g. `api://orders`. Sent as scope
+   * `<resource>/.default` (v2), or as `resource=` to an Entra v1 `tokenUrl`.
+   * Set exactly one of `resource` and `scope`. May be a function of the request.
+   * @default undefined
+   */
+  resource?: PerRequest<string, Req> | undefined;
+  /**
+   * v2 scopes, e.g. `api://orders/.default`. Set exactly one of `resource` and `scope`.
+   * May be a function of the request.
+   * @default undefined
+   */
+  scope?: PerRequest<string | readonly string[], Req> | undefined;
+  /**
+   * The Entra authority for sovereign clouds, e.g. `https://login.microsoftonline.us`.
+   * Must be https, except on loopback hosts.
+   * @default 'https://login.microsoftonline.com'
+   */
+  authorityHost?: string | undefined;
+  /**
+   * A full token endpoint, overriding `authorityHost` and `tenantId`: an Entra v1
+   * endpoint (path ending `/oauth2/token`, sent `resource=`) or any RFC 6749 server.
+   * Must be https, except on loopback hosts.
+   * @default undefined
+   */
+  tokenUrl?: string | undefined;
+  /**
+   * Refresh in the background once expiry is this close, never before half the
+   * token's lifetime. An IdP's `refresh_in` advice is honoured when earlier.
+   * @default 300000 (5 minutes)
+   */
+  refreshWindowMs?: number | undefined;
+  /**
+   * The longest a caller waits for a token, retries included.
+   * @default 10000
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * Where tokens are shared. The default is a process-wide memory store on
+   * `node-cache`: providers share a token (and a token request in flight) only when
+   * their keys agree, that is the same identity, tenant and scopes.
+   * @default the shared memory store
+   */
+  cache?: TokenCache | undefined;
+  /**
+   * After a failed acquisition with no usable token, callers get the same error
+   * for this long instead of hammering a failing IdP. At most 5000.
+   * @default 2000
+   */
+  failureCooldownMs?: number | undefined;
+  /**
+   * With per-request `tenantId`, `resource` or `scope`: how many distinct
+   * targets are kept; the least recently used is dropped beyond it.
+   * @default 1000
+   */
+  maxKeys?: number | undefined;
+  /**
+   * The most token requests this provider has in flight at once (each carries the
+   * client's credential). Further requests queue, each within its own `timeoutMs`.
+   * @default 16
+   */
+  maxConcurrentTokenRequests?: number | undefined;
+  /**
+   * Where log lines go. They carry AADSTS codes and correlation ids, never secrets or tokens.
+   * @default the `debug` module, namespace `aad-backend-auth` (enable with `DEBUG=aad-backend-auth`)
+   */
+  logger?: AadBackendAuthLogger | undefined;
+}
+
+/** Options of {@link aadBackendAuth}: the provider's, plus what the middleware does with requests. */
+export interface AadBackendAuthOptions<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse>
+  extends TokenProviderOptions<Req> {
+  /**
+   * The request header that carries the token. An inbound `authorization` header
+   * is always removed, so a client's own credential never reaches the backend.
+   * @default 'authorization'
+   */
+  header?: string | undefined;
+  /**
+   * Inbound headers to delete before forwarding, e.g. `['cookie', 'ocp-apim-subscription-key']`.
+   * @default []
+   */
+  removeHeaders?: readonly string[] | undefined;
+  /**
+   * When the backend answers with one of these statuses, the token that request
+   * carried is evicted, so the next request fetches a new one.
+   * @default [401]
+   */
+  purgeOnStatus?: readonly number[] | undefined;
+  /**
+   * At most one eviction per target in this time, so a backend that always
+   * answers 401 cannot hammer the IdP.
+   * @default 30000
+   */
+  purgeCooldownMs?: number | undefined;
+  /**
+   * Replaces the default `application/problem+json` answer when no token can be had.
+   * @default undefined (answer 400, 502 or 503 with problem+json)
+   */
+  onError?: ErrorHandler<Req, Res> | undefined;
+}

@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+import { LRUCache } from 'lru-cache';
+import type { TargetSelector } from '../options/target-options.js';
+import { evict, newTargetState, type TargetState } from './target-state.js';
+
+/** A provider's targets: one fixed target, or per-request targets in an LRU of `maxKeys`. */
+export class TargetMap {
+  readonly #select: TargetSelector;
+  readonly #fixed: TargetState | undefined;
+  readonly #lru: LRUCache<string, TargetState> | undefined;
+
+  constructor(select: TargetSelector, maxKeys: number) {
+    this.#select = select;
+    if (typeof select === 'function') this.#lru = new LRUCache({ max: maxKeys });
+    else this.#fixed = newTargetState(select);
+  }
+
+  /** The state for a request's target. Throws `ERR_INVALID_TARGET` when per-request options give a bad value. */
+  for(req: IncomingMessage | undefined): TargetState {
+    if (this.#fixed !== undefined) return this.#fixed;
+    const target = (this.#select as (req: IncomingMessage) => TargetState['target'])(req as IncomingMessage);
+    let found = this.#lru!.get(target.key);
+    if (found === undefined) this.#lru!.set(target.key, (found = newTargetState(target)));
+    return found;
+  }
+
+  all(): Iterable<TargetState> {
+    return this.#fixed !== undefined ? [this.#fixed] : this.#lru!.values();
+  }
+
+  /** Evicts `token` wherever it is held, or every token when `undefined`; returns the targets evicted. */
+  evict(token: string | undefined): TargetState[] {
+    const evicted: TargetState[] = [];
+    for (const target of this.all()) {
+      if (target.token === undefined || (token !== undefined && target.token.token !== token)) continue;
+      evict(target);
+      evicted.push(target);
+    }
+    return evicted;
+  }
+
+  get size(): number {
+    return this.#lru?.size ?? 1;
+  }
+
+  clear(): void {
+    for (const target of this.all()) target.token = undefined;
+    this.#lru?.clear();
+  }
+}
