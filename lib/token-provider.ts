@@ -4,9 +4,19 @@ import { LRUCache } from 'lru-cache';
 import { AadBackendAuthError, toAadBackendAuthError } from './errors.js';
 import { parseProviderOptions, type ProviderSettings } from './options.js';
 import { ProviderToken } from './provider-token.js';
+import { providerHealth, waitUntilReady } from './readiness.js';
 import type { TokenTarget } from './sources/token-source.js';
+import { createProviderTelemetry } from './telemetry.js';
 import { backoffMs, deadlineSignal, sleep, withTimeout } from './timing.js';
-import type { AccessToken, TokenProvider, TokenProviderEvents, TokenProviderOptions, TokenProviderStats } from './types.js';
+import type {
+  AccessToken,
+  ReadyOptions,
+  TokenProvider,
+  TokenProviderEvents,
+  TokenProviderHealth,
+  TokenProviderOptions,
+  TokenProviderStats,
+} from './types.js';
 
 /** Failed acquisitions are remembered at most this long: the gateway always tries again within 5 s. */
 const MAX_FAILURE_MEMORY_MS = 5000;
@@ -63,6 +73,8 @@ export class AadTokenProvider implements TokenProvider {
   readonly #slots: LRUCache<string, Slot> | undefined;
   readonly #events = new EventEmitter();
   readonly #closing = new AbortController();
+  readonly #telemetry = createProviderTelemetry();
+  readonly #stopObservingExpiry: () => void;
   #cacheHits = 0;
   #waits = 0;
   #tokenRequests = 0;
@@ -77,6 +89,9 @@ export class AadTokenProvider implements TokenProvider {
     setMaxListeners(0, this.#closing.signal);
     if (typeof settings.target === 'function') this.#slots = new LRUCache({ max: settings.maxKeys });
     else this.#staticSlot = newSlot(settings.target);
+    this.#stopObservingExpiry = this.#telemetry.observeExpiry(settings.source.grant ?? 'client_credentials', (observe) => {
+      for (const slot of this.#allSlots()) if (slot.entry !== undefined) observe(slot.target, (slot.entry.expiresOnTimestamp - Date.now()) / 1000);
+    });
   }
 
   /** The slot for a request. Throws `ERR_INVALID_TARGET` when per-request options give a bad value. */
@@ -99,6 +114,7 @@ export class AadTokenProvider implements TokenProvider {
     if (now >= entry.useUntilTimestamp) return undefined;
     if (now >= entry.refreshAfterTimestamp) this.#maybeRefresh(slot, now);
     this.#cacheHits++;
+    this.#telemetry.cacheHit();
     return entry;
   }
 
@@ -108,6 +124,7 @@ export class AadTokenProvider implements TokenProvider {
     const failure = slot.failure;
     if (failure !== undefined && Date.now() < failure.until) throw failure.error;
     this.#waits++;
+    this.#telemetry.wait();
     return this.#follow(slot, 'acquire');
   }
 
@@ -178,8 +195,17 @@ export class AadTokenProvider implements TokenProvider {
     return this;
   }
 
+  ready(options?: ReadyOptions<IncomingMessage>): Promise<void> {
+    return waitUntilReady(this, this.#staticSlot === undefined, this.#settings.timeoutMs, options);
+  }
+
+  health(): TokenProviderHealth {
+    return providerHealth(this.#allSlots(), this.#closing.signal.aborted, this.#lastErrorCode);
+  }
+
   async close(): Promise<void> {
     this.#closing.abort();
+    this.#stopObservingExpiry();
     for (const slot of this.#allSlots()) slot.entry = undefined;
     this.#slots?.clear();
   }
@@ -199,7 +225,7 @@ export class AadTokenProvider implements TokenProvider {
     this.#refreshes++;
     this.#settings.logger.debug(`refreshing the token for ${slot.target.key} ahead of expiry`);
     this.#emit('refresh', { key: slot.target.key, expiresOnTimestamp: slot.entry!.expiresOnTimestamp });
-    this.#follow(slot, 'refresh').catch(() => {
+    this.#telemetry.detached(() => this.#follow(slot, 'refresh')).catch(() => {
       // Recorded in #onFailure; the cached token is still served.
     });
   }
@@ -349,11 +375,15 @@ export class AadTokenProvider implements TokenProvider {
       const requestedAt = Date.now();
       const timeout = deadlineSignal(Math.max(1, deadline - requestedAt), this.#closing.signal);
       this.#tokenRequests++;
+      const recorded = this.#telemetry.tokenRequest(source.grant ?? 'client_credentials', target, source.serverAddress, attempt + 1);
       let error: AadBackendAuthError;
       try {
-        return ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal), requestedAt, refreshWindowMs);
+        const token = ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal), requestedAt, refreshWindowMs);
+        recorded.success();
+        return token;
       } catch (thrown) {
         error = toAadBackendAuthError(thrown);
+        recorded.failure(error.code);
       } finally {
         timeout.clear();
       }

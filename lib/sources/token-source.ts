@@ -1,3 +1,5 @@
+import type { TokenGrant } from '../telemetry.js';
+
 /** What a token is asked for: one tenant and one set of scopes (or an Entra v1 resource). */
 export interface TokenTarget {
   /** Cache and single-flight key: authority, tenant, client and scope. Holds no secret. */
@@ -23,5 +25,9 @@ export interface FetchedToken {
 export interface TokenSource {
   /** Identifies the authority and client in cache keys, e.g. `https://login.microsoftonline.com|<clientId>`. */
   readonly id: string;
+  /** The grant, for telemetry's `aad_backend_auth.grant`. @default 'client_credentials' */
+  readonly grant?: TokenGrant;
+  /** The token endpoint's host, for the span's `server.address`; unknown for a credential. */
+  readonly serverAddress?: string;
   fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken>;
 }
