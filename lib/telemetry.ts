@@ -116,6 +116,8 @@ export function createProviderTelemetry(): ProviderTelemetry {
   const duration = meter.createHistogram(INSTRUMENTS.tokenRequestDuration, {
     unit: 's',
     description: 'Duration of each token request to the IdP or the credential',
+    // Seconds, not the SDK's millisecond-shaped defaults: the buckets of OpenTelemetry's HTTP client duration.
+    advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] },
   });
   const hits = meter.createCounter(INSTRUMENTS.cacheHits, { unit: '{request}', description: 'Requests served a cached token without waiting' });
   const waits = meter.createCounter(INSTRUMENTS.tokenWaits, { unit: '{request}', description: 'Requests that had to wait for a token' });

@@ -60,6 +60,10 @@ describe('OpenTelemetry metrics and traces (the real SDK, in memory)', function 
   const tokens: string[] = [];
 
   before(() => {
+    // Ours alone, whatever an earlier file in the same run registered.
+    metrics.disable();
+    trace.disable();
+    context.disable();
     reader = new InMemoryReader();
     meterProvider = new MeterProvider({ readers: [reader] });
     expect(metrics.setGlobalMeterProvider(meterProvider)).to.equal(true);
