@@ -225,6 +225,25 @@ describe('OpenTelemetry metrics and traces (the real SDK, in memory)', function 
     expect(ours[0]!.value as number).to.be.within(1, 2.1);
   });
 
+  it("labels a credential's token requests with the credential grant, and no server.address", async () => {
+    const raw = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJjcmVkZW50aWFsIn0.credential-token-signature';
+    tokens.push(raw);
+    const credential = { getToken: async () => ({ token: raw, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+    const provider = createTokenProvider({ credential, tenantId: DEFAULT_TENANT_ID, resource: 'api://by-credential' });
+    const before = await reader.metrics();
+    expect((await provider.getToken()).token).to.equal(raw);
+    const after = await reader.metrics();
+    const success = { outcome: 'success', 'aad_backend_auth.grant': 'credential' };
+    expect(counted(after, 'aad_backend_auth.token.requests', success) - counted(before, 'aad_backend_auth.token.requests', success)).to.equal(1);
+    const [span] = spansNamed(spans);
+    expect(span!.attributes).to.deep.equal({
+      'aad_backend_auth.target': `${DEFAULT_TENANT_ID} api://by-credential/.default`,
+      'aad_backend_auth.grant': 'credential',
+      'aad_backend_auth.attempts': 1,
+    });
+    await provider.close();
+  });
+
   it('stops observing a closed provider (a cumulative reader may keep its last value, but never a new one)', async () => {
     idp = await startEntraEmulator();
     const provider = createTokenProvider(emulatorOptions(idp, { resource: 'api://closing' }));
