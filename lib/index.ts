@@ -14,6 +14,7 @@ export type {
   Awaitable,
   ErrorHandler,
   PerRequest,
+  ReadyOptions,
   RefreshEvent,
   StoredToken,
   TokenCache,
@@ -21,6 +22,7 @@ export type {
   TokenEvent,
   TokenProvider,
   TokenProviderEvents,
+  TokenProviderHealth,
   TokenProviderOptions,
   TokenProviderStats,
 } from './types.js';
