@@ -8,6 +8,8 @@ import { aadBackendAuth, MemoryTokenCache, type AadBackendAuthLogger, type AadBa
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../lib/testing/index.js';
 import { createBackendApp } from './backend.js';
 import { createBffApp, type BffAbout } from './bff.js';
+import { createChartHistory } from './chart-history.js';
+import { acquireExampleMetrics } from './metrics.js';
 import type { ExampleConfig } from './config.js';
 
 /** The sample backend's App ID URI in local mode. */
@@ -153,11 +155,20 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
       };
     }
 
+    // Before the middleware: its instruments are created with it.
+    const exampleMetrics = acquireExampleMetrics();
+    cleanups.push(() => exampleMetrics.release());
+    if (emulator !== undefined) exampleMetrics.observeEmulator(emulator);
     // The same middleware in both modes. Browser cookies stay at the BFF. A private
     // store per instance, because tests start several examples in one process.
     const auth = aadBackendAuth({ ...authOptions, removeHeaders: ['cookie'], cache: new MemoryTokenCache(), logger: loggerFor(options.log) });
     cleanups.push(() => auth.tokenProvider.close());
     const app = createBffApp({ auth, backendUrl, about, emulator });
+    // After the page's static files, which pass on what they do not have.
+    const chart = createChartHistory(auth.tokenProvider);
+    cleanups.push(async () => chart.close());
+    app.get('/metrics', exampleMetrics.handler);
+    app.get('/_bff/chart', chart.handler);
     const bff = await listen(app, config.port, config.host);
     cleanups.push(() => closeServer(bff.server));
     return { url: bff.url, backendUrl, emulator, close };

@@ -17,6 +17,7 @@ export type {
   CredentialGetTokenOptions,
   ErrorHandler,
   PerRequest,
+  ReadyOptions,
   RefreshEvent,
   StoredToken,
   TokenCache,
@@ -25,6 +26,7 @@ export type {
   TokenEvent,
   TokenProvider,
   TokenProviderEvents,
+  TokenProviderHealth,
   TokenProviderOptions,
   TokenProviderStats,
 } from './types.js';

@@ -1,19 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { setMaxListeners } from 'node:events';
-import { closedError, noTokenInTime } from './errors.js';
+import { closedError } from './errors.js';
 import type { ProviderSettings } from './options/provider-options.js';
 import type { ProviderToken } from './provider-token.js';
-import { takeFailure, takeToken, type OutcomeContext } from './provider/flight-outcome.js';
-import { joinFlight } from './provider/flights.js';
-import { obtainToken, type FlightSettings } from './provider/obtain-token.js';
+import { follow, type FollowContext } from './provider/follow.js';
 import { ProviderEvents } from './provider/provider-events.js';
 import { ProviderCounters } from './provider/provider-stats.js';
 import { RequestLimiter } from './provider/request-limiter.js';
 import { storeCall } from './provider/store-access.js';
 import { TargetMap } from './provider/target-map.js';
 import * as state from './provider/target-state.js';
-import type { Purpose, TargetState } from './provider/target-state.js';
-import type { AccessToken, TokenProvider, TokenProviderEvents, TokenProviderStats } from './types.js';
+import type { TargetState } from './provider/target-state.js';
+import { providerHealth, waitUntilReady } from './readiness.js';
+import { createProviderTelemetry } from './telemetry.js';
+import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from './types.js';
 
 /**
  * Targets, the flights this provider follows, stats and events. Refresh arithmetic lives in
@@ -22,22 +22,28 @@ import type { AccessToken, TokenProvider, TokenProviderEvents, TokenProviderStat
  */
 export class AadTokenProvider implements TokenProvider {
   readonly #settings: ProviderSettings;
-  readonly #flight: FlightSettings;
+  readonly #follow: FollowContext;
   readonly #targets: TargetMap;
   readonly #events: ProviderEvents;
   readonly #counters = new ProviderCounters();
-  readonly #outcomes: OutcomeContext;
   readonly #closing = new AbortController();
+  readonly #telemetry = createProviderTelemetry();
+  readonly #stopObservingExpiry: () => void;
 
   constructor(settings: ProviderSettings) {
     this.#settings = settings;
     const { source, cache, logger, refreshWindowMs, timeoutMs, maxConcurrentTokenRequests } = settings;
-    this.#flight = { source, cache, logger, refreshWindowMs, timeoutMs, limiter: new RequestLimiter(maxConcurrentTokenRequests) };
+    const telemetry = this.#telemetry;
+    const flight = { source, cache, logger, refreshWindowMs, timeoutMs, limiter: new RequestLimiter(maxConcurrentTokenRequests), telemetry };
     this.#events = new ProviderEvents(logger);
-    this.#outcomes = { logger, events: this.#events, counters: this.#counters, failureCooldownMs: settings.failureCooldownMs };
+    const outcomes = { logger, events: this.#events, counters: this.#counters, failureCooldownMs: settings.failureCooldownMs };
+    this.#follow = { flight, outcomes, timeoutMs, closing: this.#closing.signal, telemetry };
     // One abort listener per caller waiting on a flight, by design.
     setMaxListeners(0, this.#closing.signal);
     this.#targets = new TargetMap(settings.target, settings.maxKeys);
+    this.#stopObservingExpiry = telemetry.observeExpiry(source.grant ?? 'client_credentials', (observe) => {
+      for (const { target, token } of this.#targets.all()) if (token !== undefined) observe(target, (token.expiresOnTimestamp - Date.now()) / 1000);
+    });
   }
 
   /** The state for a request's target. Throws `ERR_INVALID_TARGET` when per-request options give a bad value. */
@@ -52,6 +58,7 @@ export class AadTokenProvider implements TokenProvider {
     if (token === undefined) return undefined;
     if (now >= token.refreshAfterTimestamp && state.refreshDue(target, now) && !this.#closing.signal.aborted) this.#refresh(target);
     this.#counters.cacheHits++;
+    this.#telemetry.cacheHit();
     return token;
   }
 
@@ -61,7 +68,8 @@ export class AadTokenProvider implements TokenProvider {
     const remembered = state.rememberedFailure(target, Date.now());
     if (remembered !== undefined) throw remembered;
     this.#counters.waits++;
-    return this.#follow(target, 'acquire');
+    this.#telemetry.wait();
+    return follow(this.#follow, target, 'acquire');
   }
 
   async getToken(req?: IncomingMessage): Promise<AccessToken> {
@@ -108,9 +116,18 @@ export class AadTokenProvider implements TokenProvider {
     return this;
   }
 
+  ready(options?: ReadyOptions<IncomingMessage>): Promise<void> {
+    return waitUntilReady(this, this.#targets.perRequest, this.#settings.timeoutMs, options);
+  }
+
+  health(): TokenProviderHealth {
+    return providerHealth(this.#targets.all(), this.#closing.signal.aborted, this.#counters.lastErrorCode);
+  }
+
   /** Stops this provider: its waiting callers get `ERR_CLOSED`; flights other providers follow go on. */
   async close(): Promise<void> {
     this.#closing.abort();
+    this.#stopObservingExpiry();
     this.#targets.clear();
   }
 
@@ -122,28 +139,7 @@ export class AadTokenProvider implements TokenProvider {
     this.#counters.refreshes++;
     this.#settings.logger.debug(`refreshing the token for ${target.target.key} ahead of expiry`);
     this.#events.emit('refresh', { key: target.target.key, expiresOnTimestamp: target.token!.expiresOnTimestamp });
-    // A failure is recorded by takeFailure; the cached token is still served.
-    this.#follow(target, 'refresh').catch(() => undefined);
-  }
-
-  #follow(target: TargetState, purpose: Purpose): Promise<ProviderToken> {
-    if (target.pending !== undefined) return target.pending;
-    const { key } = target.target;
-    const countRequest = (): void => void this.#counters.tokenRequests++;
-    const request = { target: target.target, purpose, current: target.token, evictedToken: target.evictedToken, countRequest };
-    const me = { deadline: Date.now() + this.#settings.timeoutMs, closed: this.#closing.signal, timedOut: noTokenInTime, onClosed: closedError };
-    const flight = joinFlight(this.#settings.cache, key, (signal) => obtainToken(this.#flight, request, signal), me);
-    const pending = flight.then(
-      (outcome) => {
-        target.pending = undefined;
-        return takeToken(this.#outcomes, target, outcome, purpose);
-      },
-      (error: unknown) => {
-        target.pending = undefined;
-        throw takeFailure(this.#outcomes, target, error, purpose);
-      },
-    );
-    target.pending = pending;
-    return pending;
+    // A failure is recorded by takeFailure; the cached token is still served. The refresh is its own trace.
+    this.#telemetry.detached(() => follow(this.#follow, target, 'refresh')).catch(() => undefined);
   }
 }

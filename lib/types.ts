@@ -113,6 +113,38 @@ export interface TokenProviderStats {
   readonly tokenExpiresOnTimestamp: number | undefined;
 }
 
+/** Options of {@link TokenProvider.ready}. */
+export interface ReadyOptions<Req extends IncomingMessage = IncomingMessage> {
+  /**
+   * Reject if no usable token is cached by then. A token request already under way carries on,
+   * so a probe that gives up early still warms the cache for the next one.
+   * @default the provider's `timeoutMs` (10000)
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * With a per-request `tenantId`, `resource` or `scope`: a request that names the target to warm
+   * (it only needs what those functions read, such as a header). Required then; ignored otherwise.
+   * @default undefined
+   */
+  req?: Req | undefined;
+}
+
+/** What {@link TokenProvider.health} reports. Nothing in it is secret. */
+export interface TokenProviderHealth {
+  /**
+   * `ok` until an attempt fails; `degraded`: serving a cached token while refreshes fail;
+   * `failing`: no usable token and the last attempt failed, or the provider is closed.
+   * With per-request targets, the worst over the targets held.
+   */
+  readonly status: 'ok' | 'degraded' | 'failing';
+  /** How many of the targets held are in each state. */
+  readonly targets: { readonly ok: number; readonly degraded: number; readonly failing: number };
+  /** The `code` of the last failure, if any (`ERR_CLOSED` after `close()`). */
+  readonly lastErrorCode: string | undefined;
+  /** The earliest expiry among the usable tokens held (ms since the epoch), if any. */
+  readonly tokenExpiresOnTimestamp: number | undefined;
+}
+
 /** Emitted with `'token'` whenever a token is obtained or adopted from the shared cache. */
 export interface TokenEvent {
   /** The cache key: authority, tenant, client and scope. Holds no secret. */
@@ -149,6 +181,19 @@ export interface TokenProvider<Req extends IncomingMessage = IncomingMessage> {
    */
   invalidate(token?: string | AccessToken): void;
   stats(): TokenProviderStats;
+  /**
+   * Resolves once a usable token is cached, fetching it if needed (single flight, as
+   * `getToken`); rejects with the {@link AadBackendAuthError} otherwise, or with `ERR_IDP_UNAVAILABLE`
+   * after `timeoutMs`. For start-up code and readiness probes: it warms the cache before traffic.
+   * With per-request targets, pass `req` to name the target; without it, it rejects with `ERR_INVALID_OPTION`.
+   */
+  ready(options?: ReadyOptions<Req>): Promise<void>;
+  /**
+   * The state of the token machinery, without I/O: `ok` until an attempt fails, `degraded` while a
+   * cached token is served but refreshes fail, `failing` with no usable token after a failed attempt.
+   * With per-request targets it summarises every target held (the worst wins; see `targets`).
+   */
+  health(): TokenProviderHealth;
   on<E extends keyof TokenProviderEvents>(event: E, listener: (...args: TokenProviderEvents[E]) => void): this;
   off<E extends keyof TokenProviderEvents>(event: E, listener: (...args: TokenProviderEvents[E]) => void): this;
   /**

@@ -1,6 +1,7 @@
 import { AadBackendAuthError, toFailure } from '../errors.js';
 import { ProviderToken } from '../provider-token.js';
 import type { TokenSource, TokenTarget } from '../sources/token-source.js';
+import type { ProviderTelemetry } from '../telemetry.js';
 import { deadlineSignal, raceSignal, sleep } from '../timing.js';
 import type { AadBackendAuthLogger, TokenCache } from '../types.js';
 import { obtainUnderFleetLock, type LockOutcome } from './fleet-lock.js';
@@ -16,6 +17,7 @@ export interface FlightSettings {
   readonly refreshWindowMs: number;
   readonly timeoutMs: number;
   readonly limiter: RequestLimiter;
+  readonly telemetry: ProviderTelemetry;
 }
 
 export interface FlightRequest {
@@ -57,21 +59,26 @@ export async function obtainToken(settings: FlightSettings, request: FlightReque
 type FleetCache = TokenCache & { lock: NonNullable<TokenCache['lock']> };
 
 async function fetchWithRetries(settings: FlightSettings, request: FlightRequest, deadline: number, signal: AbortSignal): Promise<ProviderToken> {
-  const { source, limiter, logger, refreshWindowMs } = settings;
+  const { source, limiter, logger, refreshWindowMs, telemetry } = settings;
   const target = request.target;
   for (let attempt = 0; ; attempt++) {
     const timeout = deadlineSignal(Math.max(1, deadline - Date.now()), signal);
     let release: (() => void) | undefined;
+    let recorded: ReturnType<ProviderTelemetry['tokenRequest']> | undefined;
     let error: AadBackendAuthError;
     try {
       release = await limiter.acquire(timeout.signal);
       const requestedAt = Date.now();
       request.countRequest();
+      recorded = telemetry.tokenRequest(source.grant ?? 'client_credentials', target, source.serverAddress, attempt + 1);
       // Raced, not only signalled: a source that ignores its signal must not hold the flight past the deadline.
       const fetched = await raceSignal(source.fetchToken(target, timeout.signal), timeout.signal);
-      return ProviderToken.fromFetched(fetched, requestedAt, refreshWindowMs);
+      const token = ProviderToken.fromFetched(fetched, requestedAt, refreshWindowMs);
+      recorded.success();
+      return token;
     } catch (thrown) {
       error = asFailure(thrown, timeout.signal, release === undefined, logger);
+      recorded?.failure(error.code);
     } finally {
       release?.();
       timeout.clear();

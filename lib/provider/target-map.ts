@@ -39,6 +39,10 @@ export class TargetMap {
     return evicted;
   }
 
+  get perRequest(): boolean {
+    return this.#fixed === undefined;
+  }
+
   get size(): number {
     return this.#lru?.size ?? 1;
   }

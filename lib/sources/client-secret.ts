@@ -48,7 +48,7 @@ export function createClientSecretSource(options: ClientSecretSourceOptions): To
     return interpret(response, scrub);
   }
 
-  return { id: options.id, fetchToken };
+  return { id: options.id, grant: 'client_credentials', serverAddress: new URL(tokenEndpoint(undefined)).hostname, fetchToken };
 }
 
 function interpret(response: AxiosResponse<string>, scrub: (text: string) => string): FetchedToken {

@@ -44,7 +44,7 @@ export function createCredentialSource(credential: TokenCredential, clientId?: s
       refreshInMs: refreshAfter !== undefined && refreshAfter > now ? refreshAfter - now : undefined,
     };
   }
-  return { id: clientId === undefined ? credentialId(credential) : `credential|${clientId}`, fetchToken };
+  return { id: clientId === undefined ? credentialId(credential) : `credential|${clientId}`, grant: 'credential', fetchToken };
 }
 
 interface IdentityErrorShape {

@@ -1,3 +1,5 @@
+import type { TokenGrant } from '../telemetry.js';
+
 /**
  * What a token is asked for: one identity, one tenant and one set of scopes (or an Entra v1 resource).
  *
@@ -31,6 +33,10 @@ export interface FetchedToken {
 export interface TokenSource {
   /** Names the identity in cache keys (see {@link TokenTarget}). */
   readonly id: string;
+  /** The grant, for telemetry's `aad_backend_auth.grant`. @default 'client_credentials' */
+  readonly grant?: TokenGrant;
+  /** The token endpoint's host, for the span's `server.address`; unknown for a credential. */
+  readonly serverAddress?: string;
   fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken>;
 }
 

@@ -100,3 +100,70 @@ describe('the example page in a real browser (Debian chromium)', function () {
     expect(problems).to.deep.equal([]);
   });
 });
+
+describe('the live chart in a real browser (Debian chromium)', function () {
+  this.timeout(60_000);
+  let browser: Browser | undefined;
+  let example: RunningExample | undefined;
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env['CI'] === 'true') throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install -y chromium)`);
+      console.log(`      skipped: ${CHROMIUM} not found; install the Debian package chromium`);
+      this.skip();
+    }
+    mkdirSync(OUTPUT, { recursive: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+    // 4 s tokens: the BFF refreshes them after 2 s, so the chart shows a refresh within the test.
+    example = await startExample({ mode: 'local', port: 0, host: '127.0.0.1' }, { tokenLifetimeSeconds: 4 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await example?.close();
+  });
+
+  it('draws the remaining lifetime, the requests per second and a mark at the refresh', async () => {
+    const page = await (await browser!.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 })).newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    await page.goto(example!.url);
+    await waitForText(page, '[data-testid="audience"]', EXAMPLE_RESOURCE);
+    // Past the refresh point, a call starts the background refresh.
+    await page.waitForTimeout(2_300);
+    await page.click('button[data-call="/api/whoami"]');
+    await page.waitForFunction(
+      () => Number((globalThis as unknown as ChartGlobals).document.querySelector('#chart')?.dataset.refreshes ?? 0) >= 2,
+      undefined,
+      { timeout: 15_000 },
+    );
+    await page.waitForFunction(() => Number((globalThis as unknown as ChartGlobals).document.querySelector('#chart')?.dataset.points ?? 0) >= 3, undefined, {
+      timeout: 15_000,
+    });
+    const drawn = await page.evaluate(() => {
+      const doc = (globalThis as unknown as ChartGlobals).document;
+      return {
+        points: doc.querySelectorAll('#chart circle.point').length,
+        lines: doc.querySelectorAll('#chart polyline.lifetime').length,
+        refreshMarks: doc.querySelectorAll('#chart line.mark-refresh').length,
+        bars: doc.querySelectorAll('#chart rect.rps-bar').length,
+        caption: doc.querySelector('#chart-caption')?.textContent ?? '',
+      };
+    });
+    expect(drawn.points).to.be.at.least(3);
+    expect(drawn.lines).to.be.at.least(1);
+    expect(drawn.refreshMarks).to.be.at.least(2); // the first token and the refreshed one
+    expect(drawn.bars).to.be.at.least(1);
+    expect(drawn.caption).to.match(/^Token left: \d+ s · [\d.]+ requests\/s · \d+ new tokens, 0 failures/);
+    await page.locator('#chart-card').screenshot({ path: `${OUTPUT}/example-chart.png` });
+    expect(problems).to.deep.equal([]);
+  });
+});
+
+/** The slice of the DOM the chart predicates use. */
+interface ChartGlobals {
+  document: {
+    querySelector(selector: string): { dataset: Record<string, string | undefined>; textContent: string | null } | null;
+    querySelectorAll(selector: string): { length: number };
+  };
+}

@@ -41,6 +41,26 @@ if ('default' in pkg) throw new Error('the package must have no default export')
 ${consumerBody}
 `;
 
+/** A consumer without @opentelemetry/api: ready(), health() and the hot path still work. */
+const noOtelConsumer = `
+import { createRequire } from 'node:module';
+import { createTokenProvider } from 'aad-backend-auth';
+import { startEntraEmulator, DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from 'aad-backend-auth/testing';
+let otelInstalled = true;
+try { createRequire(import.meta.url).resolve('@opentelemetry/api'); } catch { otelInstalled = false; }
+const idp = await startEntraEmulator();
+const provider = createTokenProvider({
+  tenantId: DEFAULT_TENANT_ID, clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET,
+  authorityHost: idp.url, resource: 'api://orders',
+});
+await provider.ready();
+await provider.getToken();
+const { tokenRequests, cacheHits } = provider.stats();
+console.log(JSON.stringify({ otelInstalled, health: provider.health().status, tokenRequests, cacheHits }));
+await provider.close();
+await idp.close();
+`;
+
 const tsConsumer = `
 import { aadBackendAuth, type AadBackendAuthOptions, type TokenCache, type StoredToken } from 'aad-backend-auth';
 import type { IncomingMessage } from 'node:http';
@@ -75,6 +95,12 @@ describe('the packed package, installed into a fresh app', function () {
     await writeFile(join(dir, 'consumer.mjs'), esmConsumer);
     const { stdout } = await run(process.execPath, ['consumer.mjs'], { cwd: dir });
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).to.deep.equal({ issued: true, middleware: 'function', code: 'ERR_INVALID_OPTION', stats: 1 });
+  });
+
+  it('loads and works without @opentelemetry/api (an optional peer): metrics are then a no-op', async () => {
+    await writeFile(join(dir, 'no-otel.mjs'), noOtelConsumer);
+    const { stdout } = await run(process.execPath, ['no-otel.mjs'], { cwd: dir });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).to.deep.equal({ otelInstalled: false, health: 'ok', tokenRequests: 1, cacheHits: 1 });
   });
 
   it('type-checks a TypeScript app against the shipped declarations', async () => {

@@ -1,0 +1,41 @@
+import { closedError, noTokenInTime } from '../errors.js';
+import type { ProviderToken } from '../provider-token.js';
+import type { ProviderTelemetry } from '../telemetry.js';
+import { takeFailure, takeToken, type OutcomeContext } from './flight-outcome.js';
+import { joinFlight } from './flights.js';
+import { obtainToken, type FlightSettings } from './obtain-token.js';
+import type { Purpose, TargetState } from './target-state.js';
+
+/** What a provider brings to the flights it follows. */
+export interface FollowContext {
+  readonly flight: FlightSettings;
+  readonly outcomes: OutcomeContext;
+  readonly timeoutMs: number;
+  readonly closing: AbortSignal;
+  readonly telemetry: ProviderTelemetry;
+}
+
+/**
+ * This provider's wait on the target's flight, joining it or starting it: one wait per
+ * target at a time, with this provider's own deadline and close signal.
+ */
+export function follow(ctx: FollowContext, target: TargetState, purpose: Purpose): Promise<ProviderToken> {
+  if (target.pending !== undefined) return target.pending;
+  const { key } = target.target;
+  const counters = ctx.outcomes.counters;
+  const request = { target: target.target, purpose, current: target.token, evictedToken: target.evictedToken, countRequest: () => void counters.tokenRequests++ };
+  const me = { deadline: Date.now() + ctx.timeoutMs, closed: ctx.closing, timedOut: noTokenInTime, onClosed: closedError };
+  const flight = joinFlight(ctx.flight.cache, key, (signal) => obtainToken(ctx.flight, request, signal), me);
+  const pending = flight.then(
+    (outcome) => {
+      target.pending = undefined;
+      return takeToken(ctx.outcomes, target, outcome, purpose);
+    },
+    (error: unknown) => {
+      target.pending = undefined;
+      throw takeFailure(ctx.outcomes, target, error, purpose);
+    },
+  );
+  target.pending = pending;
+  return pending;
+}
