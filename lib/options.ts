@@ -4,6 +4,7 @@ import { AadBackendAuthError, invalidOption } from './errors.js';
 import { createDefaultLogger } from './logger.js';
 import { MemoryTokenCache, sharedMemoryTokenCache } from './memory-cache.js';
 import { createClientSecretSource } from './sources/client-secret.js';
+import { CLIENT_CREDENTIAL_KEYS, parseClientCredentialOptions, refuseWithCredential } from './sources/client-credential-options.js';
 import { createCredentialSource } from './sources/credential.js';
 import type { TokenSource, TokenTarget } from './sources/token-source.js';
 import type { AadBackendAuthLogger, AadBackendAuthOptions, ErrorHandler, TokenCache, TokenProviderOptions } from './types.js';
@@ -37,6 +38,7 @@ const PROVIDER_KEYS = [
   'failureCooldownMs',
   'maxKeys',
   'logger',
+  ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof TokenProviderOptions)[];
 const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
 
@@ -108,28 +110,29 @@ function selectSource(o: Record<string, unknown>): { source: TokenSource; endpoi
     for (const conflicting of ['clientSecret', 'authorityHost', 'tokenUrl']) {
       check(conflicting, o[conflicting] === undefined ? undefined : 'cannot be combined with "credential": configure the credential itself');
     }
+    refuseWithCredential(o);
     const clientId = o.clientId === undefined ? undefined : nonEmptyString('clientId', o.clientId);
     return { source: createCredentialSource(o.credential as never, clientId), endpoint: 'entra-v2' };
   }
   const clientId = nonEmptyString('clientId', o.clientId);
-  const clientSecret = nonEmptyString('clientSecret', o.clientSecret);
   if (o.tokenUrl !== undefined) {
     check('tokenUrl', endpointProblem(o.tokenUrl));
     check('authorityHost', o.authorityHost === undefined ? undefined : 'cannot be combined with "tokenUrl", which already names the endpoint');
     check('tenantId', typeof o.tenantId === 'function' ? 'cannot be a function with "tokenUrl", which already names the tenant' : undefined);
     const tokenUrl = o.tokenUrl as string;
     const v1 = isEntraV1TokenUrl(tokenUrl);
-    const source = createClientSecretSource({ id: `${tokenUrl}|${clientId}`, clientId, clientSecret, v1, tokenEndpoint: () => tokenUrl });
+    const auth = parseClientCredentialOptions(o, clientId, { v1 });
+    const source = createClientSecretSource({ ...auth, id: `${tokenUrl}|${clientId}${auth.idSuffix}`, v1, tokenEndpoint: () => tokenUrl });
     return { source, endpoint: v1 ? 'entra-v1' : 'generic' };
   }
   if (o.tenantId === undefined) throw invalidOption('tenantId', 'is required (or set "tokenUrl" or "credential")');
   const authorityHost = o.authorityHost ?? DEFAULT_AUTHORITY_HOST;
   check('authorityHost', endpointProblem(authorityHost));
   const authority = (authorityHost as string).replace(/\/+$/, '');
+  const auth = parseClientCredentialOptions(o, clientId, { v1: false });
   const source = createClientSecretSource({
-    id: `${authority}|${clientId}`,
-    clientId,
-    clientSecret,
+    ...auth,
+    id: `${authority}|${clientId}${auth.idSuffix}`,
     v1: false,
     tokenEndpoint: (tenantId) => `${authority}/${encodeURIComponent(tenantId ?? '')}/oauth2/v2.0/token`,
   });
