@@ -17,7 +17,7 @@ export async function makeCertificate(commonName: string, dnsNames: readonly str
     extensions: [
       { name: 'basicConstraints', cA: true },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      ...(dnsNames.length === 0 ? [] : [{ name: 'subjectAltName', altNames: dnsNames.map((value) => ({ type: 2, value })) }]),
+      ...(dnsNames.length === 0 ? [] : [{ name: 'subjectAltName' as const, altNames: dnsNames.map((value) => ({ type: 2 as const, value })) }]),
     ],
   });
   return { privateKey: pems.private, certificate: pems.cert };
