@@ -21,7 +21,7 @@ export interface RegisteredCertificate {
 export interface AuthenticatingClient {
   readonly clientId: string;
   clientSecret: string | undefined;
-  readonly certificate: RegisteredCertificate | undefined;
+  readonly certificate?: RegisteredCertificate | undefined;
 }
 
 /** The credential a token request presents, before the client is looked up. */

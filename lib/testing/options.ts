@@ -23,7 +23,7 @@ export interface ResolvedClient {
   clientId: string;
   /** Changed by `rotateClientSecret()`. */
   clientSecret: string | undefined;
-  certificate: RegisteredCertificate | undefined;
+  certificate?: RegisteredCertificate;
   tenantId: string | undefined;
 }
 
@@ -109,7 +109,7 @@ function resolveClients(
       }
     }
     if (map.has(client.clientId)) throw optionError('clients', `registers '${client.clientId}' twice`);
-    map.set(client.clientId, { clientId: client.clientId, clientSecret: client.clientSecret, certificate, tenantId });
+    map.set(client.clientId, { clientId: client.clientId, clientSecret: client.clientSecret, tenantId, ...(certificate !== undefined && { certificate }) });
   }
   return map;
 }
