@@ -13,6 +13,8 @@ export type AadBackendAuthErrorCode =
   | 'ERR_IDP_UNAVAILABLE'
   /** A `TokenCredential` could not be used in this environment (no managed identity, no `az login`, ...). */
   | 'ERR_CREDENTIAL_UNAVAILABLE'
+  /** A `clientSecret`, `clientCertificate` or `clientAssertion` function threw or gave nothing usable; retried like an outage. */
+  | 'ERR_SECRET_UNAVAILABLE'
   /** A per-request `tenantId`, `resource` or `scope` function threw or returned a value that fails validation. */
   | 'ERR_INVALID_TARGET'
   /** The provider was closed with `close()`. */
@@ -27,6 +29,7 @@ const CODE_TABLE: { readonly [C in AadBackendAuthErrorCode]: { readonly status: 
   ERR_IDP_MALFORMED_RESPONSE: { status: 502, transient: false },
   ERR_IDP_UNAVAILABLE: { status: 503, transient: true },
   ERR_CREDENTIAL_UNAVAILABLE: { status: 502, transient: false },
+  ERR_SECRET_UNAVAILABLE: { status: 503, transient: true },
   ERR_INVALID_TARGET: { status: 400, transient: false },
   ERR_CLOSED: { status: 503, transient: false },
   ERR_INTERNAL: { status: 500, transient: false },

@@ -7,6 +7,7 @@ export type { MemoryTokenCacheOptions } from './memory-cache.js';
 export { AadBackendAuthError } from './errors.js';
 export type { AadBackendAuthErrorCode, AadBackendAuthErrorInit, OAuthErrorDetails } from './errors.js';
 export { MAX_TOKEN_LIFETIME_SECONDS } from './token-response.js';
+export type { ClientAssertionAlgorithm, ClientCertificate } from './sources/client-assertion.js';
 export type {
   AadBackendAuthLogger,
   AadBackendAuthMiddleware,

@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, IncomingMessage, ServerResponse } from 'node:http';
 import type { AadBackendAuthError } from './errors.js';
-import type { AadBackendAuthLogger, PerRequest, TokenCache, TokenCredential } from './types.js';
+import type { ClientCertificate } from './sources/client-assertion.js';
+import type { AadBackendAuthLogger, Awaitable, PerRequest, TokenCache, TokenCredential } from './types.js';
 
 /** Called instead of the default problem+json answer when no token can be had. */
 export type ErrorHandler<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse> = (
@@ -27,8 +28,66 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
    * @default undefined
    */
   clientId?: string | undefined;
-  /** The client secret. Required unless `credential` is set. Never logged. @default undefined */
-  clientSecret?: string | undefined;
+  /**
+   * The client secret, or a function that returns it (from a file or a vault), called for
+   * every token request. When the IdP answers `invalid_client` (AADSTS7000215, 7000222),
+   * the function is called once more at once and the request retried if the secret changed,
+   * so a rotation costs no outage. Set one of `clientSecret`, `clientCertificate` and
+   * `clientAssertion`, unless `credential` is set. Never logged.
+   * @default undefined
+   */
+  clientSecret?: string | (() => Awaitable<string>) | undefined;
+  /**
+   * How `clientSecret` is sent: in the form body (`client_secret_post`), or as an HTTP Basic
+   * header, id and secret form-encoded first as RFC 6749 §2.3.1 says (`client_secret_basic`:
+   * Keycloak, Okta, Kong and Envoy defaults). Only with `clientSecret`.
+   * @default 'client_secret_post'
+   */
+  clientAuthentication?: 'client_secret_post' | 'client_secret_basic' | undefined;
+  /**
+   * private_key_jwt: a certificate and its private key (PEM or `KeyObject`), or a function
+   * that returns them, called for every token request (with the same rotation retry as
+   * `clientSecret`). Each token request carries a fresh JWT client assertion signed with jose
+   * (RS256 or PS256; `iss` = `sub` = `clientId`, `aud` = the token endpoint, a unique `jti`,
+   * 5 minutes of life, `x5t#S256` and `x5t` headers, `x5c` with `sendCertificateChain`).
+   * Entra certificates without `@azure/identity`.
+   * @default undefined
+   */
+  clientCertificate?: ClientCertificate | (() => Awaitable<ClientCertificate>) | undefined;
+  /**
+   * A function that returns a client assertion (a JWT) made elsewhere, called for every token
+   * request: workload identity federation (the Kubernetes token in `AZURE_FEDERATED_TOKEN_FILE`,
+   * GitHub Actions OIDC, a managed identity's token). Sent as a jwt-bearer `client_assertion`.
+   * @default undefined
+   */
+  clientAssertion?: (() => Awaitable<string>) | undefined;
+  /**
+   * Extra form fields of every token request, such as Auth0's `audience` or an RFC 8707
+   * `resource` indicator. They are part of the cache key. Fields the package sets itself
+   * (`grant_type`, `client_id`, `client_secret`, `client_assertion*`, `scope`, `assertion`)
+   * are refused, and so is `resource` with an Entra v1 `tokenUrl`.
+   * @default undefined (none)
+   */
+  tokenParameters?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The proxy for token requests: a URL such as `http://proxy.corp:3128` (https is tunnelled
+   * with CONNECT), or `false` to ignore the environment. Loopback token endpoints are always
+   * reached directly.
+   * @default undefined (`https_proxy`/`HTTPS_PROXY` and `no_proxy`/`NO_PROXY`, lower case first, read for every token request)
+   */
+  proxy?: string | false | undefined;
+  /**
+   * An agent for token requests that decides proxying and TLS itself (an `HttpsProxyAgent`, say).
+   * Loopback token endpoints are still reached directly. Not with `proxy` or `ca`.
+   * @default undefined
+   */
+  agent?: Agent | undefined;
+  /**
+   * Extra CA certificates (PEM) trusted for token requests, added to Node's own roots: a
+   * private CA, or a TLS-inspecting proxy's. No `NODE_EXTRA_CA_CERTS` needed.
+   * @default undefined (Node's roots only)
+   */
+  ca?: string | Buffer | readonly (string | Buffer)[] | undefined;
   /**
    * Any `TokenCredential` from `@azure/identity` (`DefaultAzureCredential`,
    * `ManagedIdentityCredential`, `ClientCertificateCredential`, ...), used in place of

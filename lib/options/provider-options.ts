@@ -2,6 +2,7 @@ import { invalidOption } from '../errors.js';
 import { createDefaultLogger } from '../logger.js';
 import { sharedMemoryTokenCache } from '../memory-cache.js';
 import { definedOptions, hasMethods } from '../option-checks.js';
+import { CLIENT_CREDENTIAL_KEYS } from '../sources/client-credential-options.js';
 import type { TokenSource } from '../sources/token-source.js';
 import type { AadBackendAuthLogger, TokenCache, TokenProviderOptions } from '../types.js';
 import { check, integer } from './checks.js';
@@ -29,6 +30,7 @@ export const PROVIDER_KEYS = [
   'maxKeys',
   'maxConcurrentTokenRequests',
   'logger',
+  ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof TokenProviderOptions)[];
 
 export interface ProviderSettings {

@@ -2,6 +2,7 @@ import { invalidOption } from '../errors.js';
 import { MemoryTokenCache } from '../memory-cache.js';
 import { hasMethods } from '../option-checks.js';
 import { createClientSecretSource } from '../sources/client-secret.js';
+import { parseClientCredentialOptions, refuseWithCredential } from '../sources/client-credential-options.js';
 import { createCredentialSource } from '../sources/credential.js';
 import type { TokenSource } from '../sources/token-source.js';
 import type { TokenCredential } from '../types.js';
@@ -22,6 +23,7 @@ function credentialSource(o: Record<string, unknown>): TokenSource {
   for (const conflicting of ['clientSecret', 'authorityHost', 'tokenUrl']) {
     check(conflicting, o[conflicting] === undefined ? undefined : 'cannot be combined with "credential": configure the credential itself');
   }
+  refuseWithCredential(o);
   const clientId = o.clientId === undefined ? undefined : nonEmptyString('clientId', o.clientId);
   // In this process two credential objects are two identities, whatever they claim. Across a fleet
   // only the client id and the tenant can name one, so both must be given.
@@ -34,24 +36,24 @@ function credentialSource(o: Record<string, unknown>): TokenSource {
 export function selectSource(o: Record<string, unknown>): { source: TokenSource; endpoint: EndpointKind } {
   if (o.credential !== undefined) return { source: credentialSource(o), endpoint: 'entra-v2' };
   const clientId = nonEmptyString('clientId', o.clientId);
-  const clientSecret = nonEmptyString('clientSecret', o.clientSecret);
   if (o.tokenUrl !== undefined) {
     check('tokenUrl', endpointProblem(o.tokenUrl));
     check('authorityHost', o.authorityHost === undefined ? undefined : 'cannot be combined with "tokenUrl", which already names the endpoint');
     check('tenantId', typeof o.tenantId === 'function' ? 'cannot be a function with "tokenUrl", which already names the tenant' : undefined);
     const tokenUrl = o.tokenUrl as string;
     const v1 = isEntraV1TokenUrl(tokenUrl);
-    const source = createClientSecretSource({ id: `${tokenUrl}|${clientId}`, clientId, clientSecret, v1, tokenEndpoint: () => tokenUrl });
+    const auth = parseClientCredentialOptions(o, clientId, { v1 });
+    const source = createClientSecretSource({ ...auth, id: `${tokenUrl}|${clientId}${auth.idSuffix}`, v1, tokenEndpoint: () => tokenUrl });
     return { source, endpoint: v1 ? 'entra-v1' : 'generic' };
   }
   if (o.tenantId === undefined) throw invalidOption('tenantId', 'is required (or set "tokenUrl" or "credential")');
   const authorityHost = o.authorityHost ?? DEFAULT_AUTHORITY_HOST;
   check('authorityHost', endpointProblem(authorityHost));
   const authority = (authorityHost as string).replace(/\/+$/, '');
+  const auth = parseClientCredentialOptions(o, clientId, { v1: false });
   const source = createClientSecretSource({
-    id: `${authority}|${clientId}`,
-    clientId,
-    clientSecret,
+    ...auth,
+    id: `${authority}|${clientId}${auth.idSuffix}`,
     v1: false,
     tokenEndpoint: (tenantId) => `${authority}/${encodeURIComponent(tenantId ?? '')}/oauth2/v2.0/token`,
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
+import { presentedCredential, verifyClient } from './client-authentication.js';
 import { entraErrors, withCorrelationId, type AadstsError } from './errors.js';
 import { FaultQueue, applyFault, type Reply } from './faults.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
@@ -75,6 +76,8 @@ class Emulator implements EntraEmulator {
   readonly #requests: RecordedRequest[] = [];
   readonly #tokenRequests: RecordedRequest[] = [];
   readonly #issued = new Map<string, IssuedToken>();
+  /** Client-assertion `jti`s seen, until their `exp`: a replayed assertion is refused. */
+  readonly #assertionJtis = new Map<string, number>();
   #url = '';
   #closing: Promise<void> | undefined;
   readonly ca: string | undefined;
@@ -145,6 +148,12 @@ class Emulator implements EntraEmulator {
 
   isIssued(token: string): IssuedToken | undefined {
     return this.#issued.get(token);
+  }
+
+  rotateClientSecret(clientId: string, secret: string): void {
+    const client = this.#options.clients.get(clientId);
+    if (client === undefined) throw new Error(`rotateClientSecret(): '${clientId}' is not a registered client`);
+    client.clientSecret = secret;
   }
 
   fail(fault: Fault, times = 1): void {
@@ -260,7 +269,7 @@ class Emulator implements EntraEmulator {
     if (fault) recorded.fault = fault;
     await this.#sleep(this.#options.latencyMs);
     if (res.destroyed) return;
-    const normalReply = (): Promise<Reply> => this.#tokenReply(recorded.form, tenant, version, correlationId);
+    const normalReply = (): Promise<Reply> => this.#tokenReply(recorded, tenant, version, correlationId);
     if (!fault) {
       this.#send(res, await normalReply());
       return;
@@ -276,7 +285,7 @@ class Emulator implements EntraEmulator {
 
   /** The answer Entra would give: a token, or the AADSTS error for the first problem found. */
   async #tokenReply(
-    form: Record<string, string>,
+    { form, headers, path }: RecordedRequest,
     tenant: string,
     version: 'v1' | 'v2',
     correlationId: string | undefined,
@@ -289,15 +298,16 @@ class Emulator implements EntraEmulator {
     if (!grantType) return fail(entraErrors.missingParameter('grant_type'));
     if (grantType !== 'client_credentials') return fail(entraErrors.unsupportedGrantType(grantType));
 
-    const clientId = form['client_id'];
+    const presented = presentedCredential(form, headers);
+    if ('status' in presented) return fail(presented);
+    const clientId = presented.clientId;
     if (!clientId) return fail(entraErrors.missingParameter('client_id'));
     const client = this.#options.clients.get(clientId);
     if (!client || (client.tenantId !== undefined && client.tenantId !== tenantId)) {
       return fail(entraErrors.clientNotFound(clientId, tenant));
     }
-    const secret = form['client_secret'];
-    if (secret === undefined) return fail(entraErrors.missingCredential());
-    if (secret !== client.clientSecret) return fail(entraErrors.invalidSecret(clientId));
+    const rejected = await verifyClient(presented, client, [`${this.#url}${path}`], this.#assertionJtis);
+    if (rejected !== undefined) return fail(rejected);
 
     let audience: string;
     if (version === 'v2') {

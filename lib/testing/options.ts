@@ -1,4 +1,5 @@
 import { integerOption, isLoopbackHost } from '../option-checks.js';
+import { registerCertificate, type RegisteredCertificate } from './client-authentication.js';
 import { stableGuid } from './tokens.js';
 import type { EmulatorResource, EntraEmulatorOptions } from './types.js';
 
@@ -20,7 +21,9 @@ export function isGuid(value: string): boolean {
 /** A registered client, with its tenant resolved to a tenant id. */
 export interface ResolvedClient {
   clientId: string;
-  clientSecret: string;
+  /** Changed by `rotateClientSecret()`. */
+  clientSecret: string | undefined;
+  certificate?: RegisteredCertificate;
   tenantId: string | undefined;
 }
 
@@ -81,8 +84,9 @@ function resolveClients(
     if (typeof client?.clientId !== 'string' || client.clientId === '') {
       throw optionError('clients', 'needs a non-empty "clientId" in every entry');
     }
-    if (typeof client.clientSecret !== 'string' || client.clientSecret === '') {
-      throw optionError('clients', `needs a non-empty "clientSecret" for client '${client.clientId}'`);
+    const certificate = client.certificate === undefined ? undefined : registerCertificate(client.certificate, client.clientId);
+    if ((certificate === undefined || client.clientSecret !== undefined) && (typeof client.clientSecret !== 'string' || client.clientSecret === '')) {
+      throw optionError('clients', `needs a non-empty "clientSecret" (or a "certificate") for client '${client.clientId}'`);
     }
     let tenantId: string | undefined;
     if (client.tenantId !== undefined) {
@@ -92,7 +96,7 @@ function resolveClients(
       }
     }
     if (map.has(client.clientId)) throw optionError('clients', `registers '${client.clientId}' twice`);
-    map.set(client.clientId, { clientId: client.clientId, clientSecret: client.clientSecret, tenantId });
+    map.set(client.clientId, { clientId: client.clientId, clientSecret: client.clientSecret, tenantId, ...(certificate !== undefined && { certificate }) });
   }
   return map;
 }

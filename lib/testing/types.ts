@@ -6,8 +6,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface EmulatorClient {
   /** The application (client) id the caller sends as `client_id`. */
   clientId: string;
-  /** The secret the caller must send as `client_secret`. */
-  clientSecret: string;
+  /**
+   * The secret the caller must send as `client_secret` or in a `client_secret_basic`
+   * header. Optional when `certificate` is set. Change it with {@link EntraEmulator.rotateClientSecret}.
+   */
+  clientSecret?: string;
+  /**
+   * A PEM certificate registered for private_key_jwt: `client_assertion`s must be signed
+   * by its key, name it in `x5t#S256` (or `x5t`), have `iss` = `sub` = the client id,
+   * `aud` = the token endpoint, `exp` at most 10 minutes ahead and an unused `jti`.
+   * Failures get AADSTS700027.
+   * @default undefined (secrets only)
+   */
+  certificate?: string;
   /**
    * The tenant (GUID or verified domain, one of `tenants`) the app lives in.
    * A request to any other tenant gets AADSTS700016.
@@ -228,6 +239,11 @@ export interface EntraEmulator {
    * until {@link heal}). Faults queue first in, first out.
    */
   fail(fault: Fault, times?: number): void;
+  /**
+   * Accept `secret` from now on, and no longer the client's old one (which gets
+   * AADSTS7000215), as after a secret rotation.
+   */
+  rotateClientSecret(clientId: string, secret: string): void;
   /** Drop every queued fault. */
   heal(): void;
   /** `heal()`, then forget the recorded requests and issued tokens. */
