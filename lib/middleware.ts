@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { evictRejectedToken } from './clients/evict-rejected-token.js';
 import { toAadBackendAuthError, type AadBackendAuthError } from './errors.js';
 import { parseMiddlewareOptions } from './options.js';
 import { retryAfterFor, sendProblem } from './problem.js';
@@ -18,6 +19,8 @@ export interface MiddlewareInternals {
   readonly provider: AadTokenProvider;
   readonly header: string;
   readonly fallbackRetryAfterSeconds: number;
+  /** The `purgeCooldownMs` option, which `createAuthFetch` and `useAadBackendAuth` follow too. */
+  readonly purgeCooldownMs: number;
   /** Removes the inbound headers that must not reach the backend and picks the request's slot; throws `ERR_INVALID_TARGET`. */
   prepare(req: IncomingMessage): Slot;
 }
@@ -59,7 +62,7 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
       // property gives every response its own hidden class (microseconds each, and slower access
       // to `res` everywhere after). 'finish' fires once, so `on` spares the wrapper of `once`.
       res.on('finish', () => {
-        if (purge.statuses.includes(res.statusCode)) purge.provider.purge(slot, token, purge.cooldownMs);
+        if (purge.statuses.includes(res.statusCode)) evictRejectedToken(purge.provider, slot, token, res.statusCode, res.getHeader('www-authenticate'), purge.cooldownMs);
       });
     }
     next();
@@ -103,7 +106,7 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
   }
 
   Object.defineProperty(aadBackendAuthMiddleware, 'tokenProvider', { value: provider as TokenProvider<Req>, enumerable: false });
-  const internals: MiddlewareInternals = { provider, header, fallbackRetryAfterSeconds, prepare };
+  const internals: MiddlewareInternals = { provider, header, fallbackRetryAfterSeconds, purgeCooldownMs: settings.middleware.purgeCooldownMs, prepare };
   Object.defineProperty(aadBackendAuthMiddleware, kInternals, { value: internals, enumerable: false });
   return aadBackendAuthMiddleware as unknown as AadBackendAuthMiddleware<Req, Res>;
 }

@@ -6,6 +6,7 @@ import { MemoryTokenCache, sharedMemoryTokenCache } from './memory-cache.js';
 import { createClientSecretSource } from './sources/client-secret.js';
 import { createCredentialSource } from './sources/credential.js';
 import type { TokenSource, TokenTarget } from './sources/token-source.js';
+import { capabilitiesKey, parseClientCapabilities } from './token-request-claims.js';
 import type { AadBackendAuthLogger, AadBackendAuthOptions, ErrorHandler, TokenCache, TokenProviderOptions } from './types.js';
 import {
   HEADER_NAME,
@@ -37,6 +38,7 @@ const PROVIDER_KEYS = [
   'failureCooldownMs',
   'maxKeys',
   'logger',
+  'clientCapabilities',
 ] as const satisfies readonly (keyof TokenProviderOptions)[];
 const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
 
@@ -52,6 +54,8 @@ export interface ProviderSettings {
   readonly maxKeys: number;
   readonly cache: TokenCache;
   readonly logger: AadBackendAuthLogger;
+  /** CAE capabilities such as `cp1`, sent as `claims` with every token request. */
+  readonly clientCapabilities: readonly string[] | undefined;
 }
 
 export interface MiddlewareSettings {
@@ -142,6 +146,7 @@ function selectTarget(o: Record<string, unknown>, source: TokenSource, endpoint:
   if (hasResource === (o.scope !== undefined)) throw invalidOption('resource', 'or "scope" must be set, but not both');
   const option = hasResource ? 'resource' : 'scope';
   const tenantOption = endpoint === 'entra-v2' || typeof o.tenantId === 'string' ? o.tenantId : undefined;
+  const capabilities = capabilitiesKey(parseClientCapabilities(o.clientCapabilities));
 
   const build = (tenantId: unknown, value: unknown, fail: (option: string, problem: string) => Error): TokenTarget => {
     if (tenantId !== undefined) {
@@ -163,7 +168,7 @@ function selectTarget(o: Record<string, unknown>, source: TokenSource, endpoint:
     if (endpoint === 'entra-v1' && resource === undefined) throw fail('scope', 'must be one "<resource>/.default" scope for an Entra v1 "tokenUrl" (or use "resource")');
     const tenant = tenantId as string | undefined;
     const what = resource !== undefined ? `resource=${resource}` : [...scopes].sort().join(' ');
-    return { key: `${source.id}|${tenant ?? ''}|${what}`, tenantId: tenant, scopes, resource };
+    return { key: `${source.id}|${tenant ?? ''}|${what}${capabilities}`, tenantId: tenant, scopes, resource };
   };
 
   const tenantFn = typeof tenantOption === 'function' ? (tenantOption as (req: IncomingMessage) => unknown) : undefined;
@@ -210,6 +215,7 @@ export function parseProviderOptions(options: unknown, extraKeys: readonly strin
     maxKeys: integer('maxKeys', o.maxKeys, 1000, 1),
     cache: (o.cache as TokenCache | undefined) ?? sharedMemoryTokenCache(),
     logger,
+    clientCapabilities: parseClientCapabilities(o.clientCapabilities),
   };
 }
 

@@ -6,6 +6,7 @@ import { parseProviderOptions, type ProviderSettings } from './options.js';
 import { ProviderToken } from './provider-token.js';
 import type { TokenTarget } from './sources/token-source.js';
 import { backoffMs, deadlineSignal, sleep, withTimeout } from './timing.js';
+import { requestClaims } from './token-request-claims.js';
 import type { AccessToken, TokenProvider, TokenProviderEvents, TokenProviderOptions, TokenProviderStats } from './types.js';
 
 /** Failed acquisitions are remembered at most this long: the gateway always tries again within 5 s. */
@@ -24,6 +25,8 @@ type Purpose = 'acquire' | 'refresh';
 interface Obtained {
   readonly token: ProviderToken;
   readonly origin: 'idp' | 'cache';
+  /** The challenge claims the token was requested with, if any. */
+  readonly challenge?: string | undefined;
 }
 
 /** One target's state: its token, the flight this provider follows, and what went wrong last. */
@@ -37,10 +40,12 @@ export interface Slot {
   /** The last token evicted, never to be adopted again from a shared store. */
   revoked: string | undefined;
   lastPurgeAt: number;
+  /** A backend's claims challenge (JSON): the next token request carries it and bypasses the shared store. */
+  pendingClaims: string | undefined;
 }
 
 function newSlot(target: TokenTarget): Slot {
-  return { target, entry: undefined, flight: undefined, failure: undefined, refreshNotBefore: 0, refreshFailures: 0, revoked: undefined, lastPurgeAt: -Infinity };
+  return { target, entry: undefined, flight: undefined, failure: undefined, refreshNotBefore: 0, refreshFailures: 0, revoked: undefined, lastPurgeAt: -Infinity, pendingClaims: undefined };
 }
 
 /**
@@ -149,6 +154,23 @@ export class AadTokenProvider implements TokenProvider {
     return true;
   }
 
+  /**
+   * A backend answered a claims challenge (CAE) to `token`: evicts it like {@link purge}, with the
+   * same cooldown, and the next token request carries `claims` (a JSON object). Returns whether it evicted.
+   */
+  challenge(slot: Slot, token: ProviderToken, claims: string, cooldownMs: number): boolean {
+    if (!this.purge(slot, token, cooldownMs)) return false;
+    slot.pendingClaims = claims;
+    // A refresh already in flight asked without the claims: new callers must not join it.
+    slot.flight = undefined;
+    return true;
+  }
+
+  /** Whether the target is picked per request (`tenantId`, `resource` or `scope` functions). */
+  get perRequestTargets(): boolean {
+    return this.#staticSlot === undefined;
+  }
+
   stats(): TokenProviderStats {
     let expiresOn: number | undefined;
     for (const slot of this.#allSlots()) {
@@ -207,7 +229,9 @@ export class AadTokenProvider implements TokenProvider {
   /** Follows the process-wide flight for the slot's key, starting it if there is none. */
   #follow(slot: Slot, purpose: Purpose): Promise<ProviderToken> {
     if (slot.flight !== undefined) return slot.flight;
-    const key = slot.target.key;
+    const challenge = slot.pendingClaims;
+    // A flight with claims is another request: it never joins, nor is joined by, one without.
+    const key = challenge === undefined ? slot.target.key : `${slot.target.key}|claims=${challenge}`;
     let shared = flights.get(key);
     if (shared === undefined) {
       const started: Promise<Obtained> = this.#obtain(slot, purpose).finally(() => {
@@ -218,12 +242,12 @@ export class AadTokenProvider implements TokenProvider {
     }
     const followed = shared.then(
       (obtained) => {
-        slot.flight = undefined;
+        if (slot.flight === followed) slot.flight = undefined;
         this.#onToken(slot, obtained, purpose);
         return obtained.token;
       },
       (error: unknown) => {
-        slot.flight = undefined;
+        if (slot.flight === followed) slot.flight = undefined;
         const failure = toAadBackendAuthError(error);
         this.#onFailure(slot, failure, purpose);
         throw failure;
@@ -233,7 +257,12 @@ export class AadTokenProvider implements TokenProvider {
     return followed;
   }
 
-  #onToken(slot: Slot, { token, origin }: Obtained, purpose: Purpose): void {
+  #onToken(slot: Slot, { token, origin, challenge }: Obtained, purpose: Purpose): void {
+    if (slot.pendingClaims !== undefined) {
+      // Only a token asked for with the challenge's claims settles the challenge.
+      if (challenge !== slot.pendingClaims) return;
+      slot.pendingClaims = undefined;
+    }
     const previous = slot.entry;
     slot.failure = undefined;
     if (previous !== undefined && token.expiresOnTimestamp <= previous.expiresOnTimestamp) {
@@ -281,6 +310,8 @@ export class AadTokenProvider implements TokenProvider {
   /** One flight: adopt a fresher token from the shared store, or fetch one (under the fleet lock when the store has one). */
   async #obtain(slot: Slot, purpose: Purpose): Promise<Obtained> {
     const deadline = Date.now() + this.#settings.timeoutMs;
+    // A claims challenge bypasses the shared store: what it holds is what the backend refused.
+    if (slot.pendingClaims !== undefined) return this.#fetchAndStore(slot, deadline, false, slot.pendingClaims);
     const stored = await this.#readUsable(slot, purpose, deadline);
     if (stored !== undefined) return { token: stored, origin: 'cache' };
     const cache = this.#settings.cache;
@@ -334,24 +365,25 @@ export class AadTokenProvider implements TokenProvider {
     return stored;
   }
 
-  async #fetchAndStore(slot: Slot, deadline: number, awaitStore: boolean): Promise<Obtained> {
-    const token = await this.#fetchWithRetries(slot.target, deadline);
+  async #fetchAndStore(slot: Slot, deadline: number, awaitStore: boolean, challenge?: string): Promise<Obtained> {
+    const token = await this.#fetchWithRetries(slot.target, deadline, challenge);
     const ttlMs = token.useUntilTimestamp - Date.now();
     const write = this.#storeCall(() => this.#settings.cache.set(slot.target.key, token.toStored(), ttlMs), 'set');
     // Under the fleet lock the others wait for this write; otherwise nobody should.
     if (awaitStore) await write;
-    return { token, origin: 'idp' };
+    return { token, origin: 'idp', challenge };
   }
 
-  async #fetchWithRetries(target: TokenTarget, deadline: number): Promise<ProviderToken> {
+  async #fetchWithRetries(target: TokenTarget, deadline: number, challenge: string | undefined): Promise<ProviderToken> {
     const { source, refreshWindowMs, logger } = this.#settings;
+    const claims = requestClaims(this.#settings.clientCapabilities, challenge);
     for (let attempt = 0; ; attempt++) {
       const requestedAt = Date.now();
       const timeout = deadlineSignal(Math.max(1, deadline - requestedAt), this.#closing.signal);
       this.#tokenRequests++;
       let error: AadBackendAuthError;
       try {
-        return ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal), requestedAt, refreshWindowMs);
+        return ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal, claims), requestedAt, refreshWindowMs);
       } catch (thrown) {
         error = toAadBackendAuthError(thrown);
       } finally {

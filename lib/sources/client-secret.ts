@@ -1,6 +1,7 @@
 import axios, { type AxiosResponse } from 'axios';
 import { AadBackendAuthError } from '../errors.js';
 import { describeOAuthError, malformed, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../token-response.js';
+import type { TokenRequestClaims } from '../token-request-claims.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
 
 /** No honest token answer comes near this; a captive portal or a hostile server might. */
@@ -34,11 +35,12 @@ export function createClientSecretSource(options: ClientSecretSourceOptions): To
   });
   const scrub = (text: string): string => text.split(clientSecret).join('[REDACTED]');
 
-  async function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
+  async function fetchToken(target: TokenTarget, signal: AbortSignal, claims?: TokenRequestClaims): Promise<FetchedToken> {
     const url = tokenEndpoint(target.tenantId);
     const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
     if (v1) form.set('resource', target.resource ?? '');
     else form.set('scope', target.scopes.join(' '));
+    if (claims !== undefined) form.set('claims', claims.claims);
     let response: AxiosResponse<string>;
     try {
       response = await http.post<string>(url, form.toString(), { signal });

@@ -1,3 +1,5 @@
+import type { TokenRequestClaims } from '../token-request-claims.js';
+
 /** What a token is asked for: one tenant and one set of scopes (or an Entra v1 resource). */
 export interface TokenTarget {
   /** Cache and single-flight key: authority, tenant, client and scope. Holds no secret. */
@@ -23,5 +25,6 @@ export interface FetchedToken {
 export interface TokenSource {
   /** Identifies the authority and client in cache keys, e.g. `https://login.microsoftonline.com|<clientId>`. */
   readonly id: string;
-  fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken>;
+  /** `claims`, when set, must be sent with the request: capabilities (CAE) and a backend's claims challenge. */
+  fetchToken(target: TokenTarget, signal: AbortSignal, claims?: TokenRequestClaims): Promise<FetchedToken>;
 }

@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { invalidOption } from '../errors.js';
+import { middlewareInternals } from '../middleware.js';
+import { parseMiddlewareOptions } from '../options.js';
+import { AadTokenProvider } from '../token-provider.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../types.js';
+
+/** The default of the middleware's `purgeCooldownMs`, for clients built on a bare provider. */
+const DEFAULT_PURGE_COOLDOWN_MS = 30_000;
+
+/**
+ * Where a client gets its tokens: `aadBackendAuth` options (a new provider), a
+ * `TokenProvider` from `createTokenProvider`, or a middleware (its provider is shared).
+ */
+export type AuthSource<Req extends IncomingMessage = IncomingMessage> =
+  | AadBackendAuthOptions<Req>
+  | TokenProvider<Req>
+  | AadBackendAuthMiddleware<Req, ServerResponse>;
+
+/** What a client needs from its source. */
+export interface ClientBinding {
+  readonly provider: AadTokenProvider;
+  /** Lower-case header that carries the token (the middleware's `header`). */
+  readonly header: string;
+  /** The same cooldown as the middleware's `purgeOnStatus` evictions. */
+  readonly purgeCooldownMs: number;
+}
+
+const SOURCE_PROBLEM = 'must be aadBackendAuth options, a TokenProvider from createTokenProvider, or a middleware from aadBackendAuth';
+
+export function resolveAuthSource(source: unknown): ClientBinding {
+  if (typeof source === 'function') {
+    const internals = middlewareInternals(source);
+    if (internals === undefined) throw invalidOption('source', SOURCE_PROBLEM);
+    return { provider: internals.provider, header: internals.header, purgeCooldownMs: internals.purgeCooldownMs };
+  }
+  if (source instanceof AadTokenProvider) return { provider: source, header: 'authorization', purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS };
+  if (typeof source === 'object' && source !== null && typeof (source as { getToken?: unknown }).getToken === 'function') {
+    // Single flight after a 401 needs the provider's own purge; another object cannot promise it.
+    throw invalidOption('source', `${SOURCE_PROBLEM} (another TokenProvider implementation cannot be used)`);
+  }
+  // The middleware's options: its provider options plus `header` and `purgeCooldownMs`; the rest is for proxying.
+  const settings = parseMiddlewareOptions(source);
+  return { provider: new AadTokenProvider(settings.provider), header: settings.middleware.header, purgeCooldownMs: settings.middleware.purgeCooldownMs };
+}
