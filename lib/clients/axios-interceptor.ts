@@ -31,7 +31,7 @@ interface ErrorWithResponse {
  * evicted and the request sent once more with a new one. Errors are redacted: no token in
  * `error.config.headers`, and `error.request` is a summary. Serves fixed targets only; for
  * per-request tenants or resources, use `createAuthFetch(source).for(req)`.
- * Returns a function that removes both interceptors.
+ * Returns a function that removes both interceptors (and closes the provider when `source` was options).
  *
  * @example
  * const ordersApi = axios.create({ baseURL: 'https://orders.internal/api' });
@@ -96,5 +96,7 @@ export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, o
   return () => {
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
+    // Nobody else can reach a provider made from options: it ends with its interceptors.
+    if (binding.owned) void provider.close();
   };
 }

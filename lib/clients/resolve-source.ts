@@ -24,6 +24,8 @@ export interface ClientBinding {
   readonly header: string;
   /** The same cooldown as the middleware's `purgeOnStatus` evictions. */
   readonly purgeCooldownMs: number;
+  /** Whether the client made the provider (from options), and so may close it. */
+  readonly owned: boolean;
 }
 
 const SOURCE_PROBLEM = 'must be aadBackendAuth options, a TokenProvider from createTokenProvider, or a middleware from aadBackendAuth';
@@ -32,14 +34,14 @@ export function resolveAuthSource(source: unknown): ClientBinding {
   if (typeof source === 'function') {
     const internals = middlewareInternals(source);
     if (internals === undefined) throw invalidOption('source', SOURCE_PROBLEM);
-    return { provider: internals.provider, header: internals.header, purgeCooldownMs: internals.purgeCooldownMs };
+    return { provider: internals.provider, header: internals.header, purgeCooldownMs: internals.purgeCooldownMs, owned: false };
   }
-  if (source instanceof AadTokenProvider) return { provider: source, header: 'authorization', purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS };
+  if (source instanceof AadTokenProvider) return { provider: source, header: 'authorization', purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS, owned: false };
   if (typeof source === 'object' && source !== null && typeof (source as { getToken?: unknown }).getToken === 'function') {
     // Single flight after a 401 needs the provider's own purge; another object cannot promise it.
     throw invalidOption('source', `${SOURCE_PROBLEM} (another TokenProvider implementation cannot be used)`);
   }
   // The middleware's options: its provider options plus `header` and `purgeCooldownMs`; the rest is for proxying.
   const settings = parseMiddlewareOptions(source);
-  return { provider: new AadTokenProvider(settings.provider), header: settings.middleware.header, purgeCooldownMs: settings.middleware.purgeCooldownMs };
+  return { provider: new AadTokenProvider(settings.provider), header: settings.middleware.header, purgeCooldownMs: settings.middleware.purgeCooldownMs, owned: true };
 }
