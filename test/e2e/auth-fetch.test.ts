@@ -378,3 +378,28 @@ describe('createAuthFetch.for(req): per-request tenants in a route handler', () 
     expect(backend.received).to.have.length(before);
   });
 });
+
+describe('createAuthFetch with a TokenCredential source: claims and enableCae in GetTokenOptions', () => {
+  it('asks with enableCae for cp1, and passes a challenge\'s claims (without the capabilities) on the next request', async () => {
+    const calls: { claims: string | undefined; enableCae: boolean | undefined }[] = [];
+    class RecordingCredential {
+      async getToken(_scopes: string[], options?: { claims?: string; enableCae?: boolean }): Promise<{ token: string; expiresOnTimestamp: number }> {
+        calls.push({ claims: options?.claims, enableCae: options?.enableCae });
+        return { token: `credential-token-${calls.length}`, expiresOnTimestamp: Date.now() + 3_600_000 };
+      }
+    }
+    const backend = await startScriptedBackend((r) => (r.token === 'credential-token-1' ? claimsChallenge(CAE_CLAIMS) : undefined));
+    const authFetch = createAuthFetch({ credential: new RecordingCredential(), resource: 'api://orders', clientCapabilities: ['cp1'], cache: undefined });
+    try {
+      expect((await authFetch(`${backend.url}/cae`)).status).to.equal(200);
+      expect(calls).to.deep.equal([
+        { claims: undefined, enableCae: true },
+        { claims: JSON.stringify(CAE_CLAIMS), enableCae: true },
+      ]);
+      expect(backend.received.map((r) => r.token)).to.deep.equal(['credential-token-1', 'credential-token-2']);
+    } finally {
+      await authFetch.tokenProvider.close();
+      await backend.close();
+    }
+  });
+});
