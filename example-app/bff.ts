@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 // In your own app: `from 'aad-backend-auth'` and `from 'aad-backend-auth/testing'`.
 import type { AadBackendAuthError, AadBackendAuthMiddleware } from '../lib/index.js';
 import type { EntraEmulator } from '../lib/testing/index.js';
+import { createSummaryRoute } from './aggregate-route.js';
 
 /** What the page shows about the set-up. None of it is secret. */
 export interface BffAbout {
@@ -107,6 +108,8 @@ export function createBffApp(options: BffOptions): Express {
 
   // The whole point: the token is added here, the browser never sees it.
   app.use('/api', auth, createProxyMiddleware({ target: backendUrl, changeOrigin: true, on: { error: backendUnreachable } }));
+
+  app.get('/_bff/summary', createSummaryRoute(auth, backendUrl));
 
   app.get('/_bff/status', (_req, res) => {
     const stats = provider.stats();

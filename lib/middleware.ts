@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { evictRejectedToken } from './clients/evict-rejected-token.js';
 import { toAadBackendAuthError, type AadBackendAuthError } from './errors.js';
 import { TokenGateway, registerGateway } from './gateway.js';
 import { parseMiddlewareOptions } from './options/middleware-options.js';
@@ -39,7 +40,7 @@ export function aadBackendAuth<Req extends IncomingMessage = IncomingMessage, Re
       // to `res` everywhere after). 'finish' fires once, so `on` spares the wrapper of `once`.
       // Any such status counts, whoever wrote it: see "Security model" in the README.
       res.on('finish', () => {
-        if (purgeOnStatus.includes(res.statusCode)) provider.evictRejected(target, token, purgeCooldownMs);
+        if (purgeOnStatus.includes(res.statusCode)) evictRejectedToken(provider, target, token, res.statusCode, res.getHeader('www-authenticate'), purgeCooldownMs);
       });
     }
     next();

@@ -162,6 +162,16 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
    * @default the `debug` module, namespace `aad-backend-auth` (enable with `DEBUG=aad-backend-auth`)
    */
   logger?: AadBackendAuthLogger | undefined;
+  /**
+   * Client capabilities announced to Entra ID with every token request, e.g. `['cp1']`, so that
+   * it issues tokens for Continuous Access Evaluation (CAE). They are sent as
+   * `claims={"access_token":{"xms_cc":{"values":["cp1"]}}}`, merged with the claims of a
+   * backend's `insufficient_claims` challenge; a `credential` gets `enableCae: true` instead.
+   * Only announce `cp1` when every caller of these tokens handles claims challenges
+   * (the middleware, `createAuthFetch` and `useAadBackendAuth` do).
+   * @default undefined (no capabilities)
+   */
+  clientCapabilities?: readonly string[] | undefined;
 }
 
 /** Options of {@link aadBackendAuth}: the provider's, plus what the middleware does with requests. */

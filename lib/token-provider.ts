@@ -7,7 +7,7 @@ import { follow, type FollowContext } from './provider/follow.js';
 import { ProviderEvents } from './provider/provider-events.js';
 import { ProviderCounters } from './provider/provider-stats.js';
 import { RequestLimiter } from './provider/request-limiter.js';
-import { storeCall } from './provider/store-access.js';
+import { Evictions } from './provider/evictions.js';
 import { TargetMap } from './provider/target-map.js';
 import * as state from './provider/target-state.js';
 import type { TargetState } from './provider/target-state.js';
@@ -24,6 +24,7 @@ export class AadTokenProvider implements TokenProvider {
   readonly #settings: ProviderSettings;
   readonly #follow: FollowContext;
   readonly #targets: TargetMap;
+  readonly #evictions: Evictions;
   readonly #events: ProviderEvents;
   readonly #counters = new ProviderCounters();
   readonly #closing = new AbortController();
@@ -34,16 +35,23 @@ export class AadTokenProvider implements TokenProvider {
     this.#settings = settings;
     const { source, cache, logger, refreshWindowMs, timeoutMs, maxConcurrentTokenRequests } = settings;
     const telemetry = this.#telemetry;
-    const flight = { source, cache, logger, refreshWindowMs, timeoutMs, limiter: new RequestLimiter(maxConcurrentTokenRequests), telemetry };
+    const limiter = new RequestLimiter(maxConcurrentTokenRequests);
+    const flight = { source, cache, logger, refreshWindowMs, timeoutMs, limiter, telemetry, clientCapabilities: settings.clientCapabilities };
     this.#events = new ProviderEvents(logger);
     const outcomes = { logger, events: this.#events, counters: this.#counters, failureCooldownMs: settings.failureCooldownMs };
     this.#follow = { flight, outcomes, timeoutMs, closing: this.#closing.signal, telemetry };
     // One abort listener per caller waiting on a flight, by design.
     setMaxListeners(0, this.#closing.signal);
     this.#targets = new TargetMap(settings.target, settings.maxKeys);
+    this.#evictions = new Evictions(this.#counters, logger, cache);
     this.#stopObservingExpiry = telemetry.observeExpiry(source.grant ?? 'client_credentials', (observe) => {
       for (const { target, token } of this.#targets.all()) if (token !== undefined) observe(target, (token.expiresOnTimestamp - Date.now()) / 1000);
     });
+  }
+
+  /** Whether the target is picked per request (`tenantId`, `resource` or `scope` functions). */
+  get perRequestTargets(): boolean {
+    return this.#targets.perRequest;
   }
 
   /** The state for a request's target. Throws `ERR_INVALID_TARGET` when per-request options give a bad value. */
@@ -89,17 +97,17 @@ export class AadTokenProvider implements TokenProvider {
   invalidate(token?: string | AccessToken): void {
     const raw = typeof token === 'string' ? token : token?.token;
     // An argument without a token string (`{ ...accessToken }` loses the getter) evicts nothing, never everything.
-    if (token !== undefined && typeof raw !== 'string') return;
-    for (const target of this.#targets.evict(raw)) this.#deleteStored(target);
+    if (token === undefined || typeof raw === 'string') this.#evictions.evictMatching(this.#targets, raw);
   }
 
   /** Evicts the token a request carried after the backend rejected it, at most once per `cooldownMs` per target. */
   evictRejected(target: TargetState, token: ProviderToken, cooldownMs: number): boolean {
-    if (!state.evictIfHeld(target, token.token, Date.now(), cooldownMs)) return false;
-    this.#counters.evictions++;
-    this.#settings.logger.warn(`backend rejected the token for ${target.target.key}; evicting it`);
-    this.#deleteStored(target);
-    return true;
+    return this.#evictions.evictRejected(target, token, cooldownMs);
+  }
+
+  /** A claims challenge (CAE) to `token`: evicts it as {@link evictRejected} does, and the next token request carries `claims`. */
+  challenge(target: TargetState, token: ProviderToken, claims: string, cooldownMs: number): boolean {
+    return this.#evictions.challenge(target, token, claims, cooldownMs);
   }
 
   stats(): TokenProviderStats {
@@ -117,7 +125,7 @@ export class AadTokenProvider implements TokenProvider {
   }
 
   ready(options?: ReadyOptions<IncomingMessage>): Promise<void> {
-    return waitUntilReady(this, this.#targets.perRequest, this.#settings.timeoutMs, options);
+    return waitUntilReady(this, this.perRequestTargets, this.#settings.timeoutMs, options);
   }
 
   health(): TokenProviderHealth {
@@ -129,10 +137,6 @@ export class AadTokenProvider implements TokenProvider {
     this.#closing.abort();
     this.#stopObservingExpiry();
     this.#targets.clear();
-  }
-
-  #deleteStored(target: TargetState): void {
-    void storeCall(this.#settings.logger, () => this.#settings.cache.delete(target.target.key), 'delete');
   }
 
   #refresh(target: TargetState): void {

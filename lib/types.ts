@@ -7,6 +7,9 @@ export type { AadBackendAuthOptions, ErrorHandler, TokenProviderOptions } from '
 export interface CredentialGetTokenOptions {
   abortSignal?: AbortSignal;
   tenantId?: string;
+  /** A claims challenge (CAE), as @azure/identity takes it. */
+  claims?: string;
+  enableCae?: boolean;
 }
 
 /** A token as a {@link TokenCredential} returns it. */

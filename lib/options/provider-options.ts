@@ -4,6 +4,7 @@ import { sharedMemoryTokenCache } from '../memory-cache.js';
 import { definedOptions, hasMethods } from '../option-checks.js';
 import { CLIENT_CREDENTIAL_KEYS } from '../sources/client-credential-options.js';
 import type { TokenSource } from '../sources/token-source.js';
+import { parseClientCapabilities } from '../token-request-claims.js';
 import type { AadBackendAuthLogger, TokenCache, TokenProviderOptions } from '../types.js';
 import { check, integer } from './checks.js';
 import { isSharedStore, selectSource } from './source-options.js';
@@ -30,6 +31,7 @@ export const PROVIDER_KEYS = [
   'maxKeys',
   'maxConcurrentTokenRequests',
   'logger',
+  'clientCapabilities',
   ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof TokenProviderOptions)[];
 
@@ -43,6 +45,8 @@ export interface ProviderSettings {
   readonly maxConcurrentTokenRequests: number;
   readonly cache: TokenCache;
   readonly logger: AadBackendAuthLogger;
+  /** CAE capabilities such as `cp1`, sent as `claims` with every token request. */
+  readonly clientCapabilities: readonly string[] | undefined;
 }
 
 export function parseProviderOptions(options: unknown, extraKeys: readonly string[] = []): ProviderSettings {
@@ -67,5 +71,6 @@ export function parseProviderOptions(options: unknown, extraKeys: readonly strin
     maxConcurrentTokenRequests: integer('maxConcurrentTokenRequests', o.maxConcurrentTokenRequests, 16, 1, 1000),
     cache: (o.cache as TokenCache | undefined) ?? sharedMemoryTokenCache(),
     logger,
+    clientCapabilities: parseClientCapabilities(o.clientCapabilities),
   };
 }

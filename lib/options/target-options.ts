@@ -3,6 +3,7 @@ import { AadBackendAuthError, invalidOption } from '../errors.js';
 import { frozenCopy } from '../option-checks.js';
 import { targetKey, type TokenSource, type TokenTarget } from '../sources/token-source.js';
 import { normalizeTenant, resourceProblem, resourceToScope, scopeToResource, scopesProblem, tenantProblem, toScopeList } from '../validation.js';
+import { capabilitiesKey, parseClientCapabilities } from '../token-request-claims.js';
 import { check } from './checks.js';
 import type { EndpointKind } from './source-options.js';
 
@@ -20,6 +21,8 @@ export function selectTarget(o: Record<string, unknown>, source: TokenSource, en
   const option = hasResource ? 'resource' : 'scope';
   const tenantOption = endpoint === 'entra-v2' || typeof o.tenantId === 'string' ? o.tenantId : undefined;
   // Read once: an array the caller changes later must not change what is asked for.
+  // Capabilities change what is issued: providers with and without them never share a token.
+  const capabilities = capabilitiesKey(parseClientCapabilities(o.clientCapabilities));
   const fixedValue = Array.isArray(o[option]) ? frozenCopy(o[option] as unknown[]) : o[option];
 
   const build = (tenantId: unknown, value: unknown, fail: Fail): TokenTarget => {
@@ -41,7 +44,7 @@ export function selectTarget(o: Record<string, unknown>, source: TokenSource, en
     const resource = endpoint === 'entra-v1' ? (hasResource ? (value as string) : scopeToResource(scopes)) : undefined;
     if (endpoint === 'entra-v1' && resource === undefined) throw fail('scope', 'must be one "<resource>/.default" scope for an Entra v1 "tokenUrl" (or use "resource")');
     const tenant = tenantId === undefined ? undefined : normalizeTenant(tenantId as string);
-    return { key: targetKey(source.id, tenant, scopes, resource), tenantId: tenant, scopes, resource };
+    return { key: targetKey(source.id, tenant, scopes, resource) + capabilities, tenantId: tenant, scopes, resource };
   };
 
   const tenantFn = typeof tenantOption === 'function' ? (tenantOption as (req: IncomingMessage) => unknown) : undefined;

@@ -23,6 +23,8 @@ export interface FleetLockContext {
 export interface LockOutcome {
   readonly token: ProviderToken;
   readonly origin: 'idp' | 'cache';
+  /** The claims challenge the token was requested with, if any. */
+  readonly challenge?: string | undefined;
 }
 
 /**

@@ -14,7 +14,12 @@ export interface OutcomeContext {
   readonly failureCooldownMs: number;
 }
 
-export function takeToken(ctx: OutcomeContext, target: TargetState, { token, origin }: LockOutcome, purpose: Purpose): ProviderToken {
+export function takeToken(ctx: OutcomeContext, target: TargetState, { token, origin, challenge }: LockOutcome, purpose: Purpose): ProviderToken {
+  if (target.pendingClaims !== undefined) {
+    // Only a token asked for with the challenge's claims settles the challenge.
+    if (challenge !== target.pendingClaims) return token;
+    target.pendingClaims = undefined;
+  }
   if (acceptToken(target, token, purpose, Date.now())) {
     const { key } = target.target;
     ctx.logger.debug(`token for ${key} from ${origin}; expires in ${Math.round((token.expiresOnTimestamp - Date.now()) / 1000)} s`);

@@ -21,18 +21,21 @@ export interface FollowContext {
  */
 export function follow(ctx: FollowContext, target: TargetState, purpose: Purpose): Promise<ProviderToken> {
   if (target.pending !== undefined) return target.pending;
-  const { key } = target.target;
+  const challenge = target.pendingClaims;
+  // A request with a claims challenge is another request: it never joins, nor is joined by, one without.
+  const key = challenge === undefined ? target.target.key : `${target.target.key}|claims=${challenge}`;
   const counters = ctx.outcomes.counters;
-  const request = { target: target.target, purpose, current: target.token, evictedToken: target.evictedToken, countRequest: () => void counters.tokenRequests++ };
+  const countRequest = (): void => void counters.tokenRequests++;
+  const request = { target: target.target, purpose, current: target.token, evictedToken: target.evictedToken, challenge, countRequest };
   const me = { deadline: Date.now() + ctx.timeoutMs, closed: ctx.closing, timedOut: noTokenInTime, onClosed: closedError };
   const flight = joinFlight(ctx.flight.cache, key, (signal) => obtainToken(ctx.flight, request, signal), me);
-  const pending = flight.then(
+  const pending: Promise<ProviderToken> = flight.then(
     (outcome) => {
-      target.pending = undefined;
+      if (target.pending === pending) target.pending = undefined;
       return takeToken(ctx.outcomes, target, outcome, purpose);
     },
     (error: unknown) => {
-      target.pending = undefined;
+      if (target.pending === pending) target.pending = undefined;
       throw takeFailure(ctx.outcomes, target, error, purpose);
     },
   );

@@ -2,6 +2,7 @@ import { AadBackendAuthError, toFailure } from '../errors.js';
 import { ProviderToken } from '../provider-token.js';
 import type { TokenSource, TokenTarget } from '../sources/token-source.js';
 import type { ProviderTelemetry } from '../telemetry.js';
+import { requestClaims } from '../token-request-claims.js';
 import { deadlineSignal, raceSignal, sleep } from '../timing.js';
 import type { AadBackendAuthLogger, TokenCache } from '../types.js';
 import { obtainUnderFleetLock, type LockOutcome } from './fleet-lock.js';
@@ -18,6 +19,8 @@ export interface FlightSettings {
   readonly timeoutMs: number;
   readonly limiter: RequestLimiter;
   readonly telemetry: ProviderTelemetry;
+  /** CAE capabilities such as `cp1`, sent as `claims` with every token request. */
+  readonly clientCapabilities: readonly string[] | undefined;
 }
 
 export interface FlightRequest {
@@ -25,6 +28,8 @@ export interface FlightRequest {
   readonly purpose: Purpose;
   readonly current: ProviderToken | undefined;
   readonly evictedToken: string | undefined;
+  /** A backend's claims challenge to send, if any. */
+  readonly challenge: string | undefined;
   /** Counts each request to the IdP (or call of the credential), retries included. */
   countRequest(): void;
 }
@@ -49,6 +54,8 @@ export async function obtainToken(settings: FlightSettings, request: FlightReque
     return token;
   };
 
+  // A claims challenge skips the store: what it holds is what the backend refused.
+  if (request.challenge !== undefined) return { token: await fetchAndStore(false), origin: 'idp', challenge: request.challenge };
   const stored = await read();
   if (stored !== undefined) return { token: stored, origin: 'cache' };
   if (cache.lock === undefined) return { token: await fetchAndStore(false), origin: 'idp' };
@@ -61,6 +68,7 @@ type FleetCache = TokenCache & { lock: NonNullable<TokenCache['lock']> };
 async function fetchWithRetries(settings: FlightSettings, request: FlightRequest, deadline: number, signal: AbortSignal): Promise<ProviderToken> {
   const { source, limiter, logger, refreshWindowMs, telemetry } = settings;
   const target = request.target;
+  const claims = requestClaims(settings.clientCapabilities, request.challenge);
   for (let attempt = 0; ; attempt++) {
     const timeout = deadlineSignal(Math.max(1, deadline - Date.now()), signal);
     let release: (() => void) | undefined;
@@ -72,7 +80,7 @@ async function fetchWithRetries(settings: FlightSettings, request: FlightRequest
       request.countRequest();
       recorded = telemetry.tokenRequest(source.grant ?? 'client_credentials', target, source.serverAddress, attempt + 1);
       // Raced, not only signalled: a source that ignores its signal must not hold the flight past the deadline.
-      const fetched = await raceSignal(source.fetchToken(target, timeout.signal), timeout.signal);
+      const fetched = await raceSignal(source.fetchToken(target, timeout.signal, claims), timeout.signal);
       const token = ProviderToken.fromFetched(fetched, requestedAt, refreshWindowMs);
       recorded.success();
       return token;

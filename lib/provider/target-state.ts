@@ -30,6 +30,8 @@ export interface TargetState {
   /** The last token evicted, never to be adopted or stored again. */
   evictedToken: string | undefined;
   lastEvictionAt: number;
+  /** A backend's claims challenge (JSON): the next token request carries it and skips the store. */
+  pendingClaims: string | undefined;
 }
 
 export function newTargetState(target: TokenTarget): TargetState {
@@ -42,6 +44,7 @@ export function newTargetState(target: TokenTarget): TargetState {
     refreshFailures: 0,
     evictedToken: undefined,
     lastEvictionAt: -Infinity,
+    pendingClaims: undefined,
   };
 }
 

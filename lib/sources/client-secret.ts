@@ -1,4 +1,5 @@
 import type { TokenRequester } from './client-authentication.js';
+import type { TokenRequestClaims } from '../token-request-claims.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
 
 export interface ClientSecretSourceOptions {
@@ -21,11 +22,12 @@ export interface ClientSecretSourceOptions {
 export function createClientSecretSource(options: ClientSecretSourceOptions): TokenSource {
   const { requester, tokenEndpoint, tokenParameters, v1 } = options;
 
-  function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
+  function fetchToken(target: TokenTarget, signal: AbortSignal, claims?: TokenRequestClaims): Promise<FetchedToken> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (v1) form.set('resource', target.resource ?? '');
     else form.set('scope', target.scopes.join(' '));
     for (const [name, value] of tokenParameters) form.append(name, value);
+    if (claims !== undefined) form.set('claims', claims.claims);
     return requester.postTokenRequest(form, tokenEndpoint(target.tenantId), signal);
   }
 

@@ -1,6 +1,7 @@
 import type { CredentialAccessToken, CredentialGetTokenOptions, TokenCredential } from '../types.js';
 import { AadBackendAuthError, type OAuthErrorDetails } from '../errors.js';
 import { describeOAuthError, isHeaderSafeToken, malformed } from '../token-response.js';
+import type { TokenRequestClaims } from '../token-request-claims.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
 
 const credentialIds = new WeakMap<TokenCredential, number>();
@@ -22,9 +23,12 @@ function credentialId(credential: TokenCredential): string {
  * without it the key names this credential object, which only this process knows.
  */
 export function createCredentialSource(credential: TokenCredential, clientId?: string): TokenSource {
-  async function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
+  async function fetchToken(target: TokenTarget, signal: AbortSignal, claims?: TokenRequestClaims): Promise<FetchedToken> {
     const options: CredentialGetTokenOptions = { abortSignal: signal };
     if (target.tenantId !== undefined) options.tenantId = target.tenantId;
+    // @azure/identity adds the CAE capability itself with enableCae, and sends only a challenge's claims.
+    if (claims !== undefined) options.enableCae = true;
+    if (claims?.challenge !== undefined) options.claims = claims.challenge;
     let accessToken: CredentialAccessToken | null;
     try {
       accessToken = await credential.getToken([...target.scopes], options);

@@ -1,4 +1,5 @@
 import type { TokenGrant } from '../telemetry.js';
+import type { TokenRequestClaims } from '../token-request-claims.js';
 
 /**
  * What a token is asked for: one identity, one tenant and one set of scopes (or an Entra v1 resource).
@@ -37,7 +38,8 @@ export interface TokenSource {
   readonly grant?: TokenGrant;
   /** The token endpoint's host, for the span's `server.address`; unknown for a credential. */
   readonly serverAddress?: string;
-  fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken>;
+  /** `claims`, when set, must be sent with the request: capabilities (CAE) and a backend's claims challenge. */
+  fetchToken(target: TokenTarget, signal: AbortSignal, claims?: TokenRequestClaims): Promise<FetchedToken>;
 }
 
 /** Builds a target's key; the one place that decides what a key names. */

@@ -343,6 +343,7 @@ class Emulator implements EntraEmulator {
     const record: IssuedToken = { token, clientId, tenantId, audience, roles, issuedAt, expiresAt };
     if (version === 'v2') record.scope = form['scope'] ?? '';
     else record.resource = audience;
+    if (form['claims'] !== undefined) record.claims = form['claims'];
     this.#issued.set(token, record);
 
     if (version === 'v1') {

@@ -145,6 +145,8 @@ export interface IssuedToken {
   resource?: string;
   /** The `roles` claim (empty when the client has no app roles). */
   roles: string[];
+  /** The `claims` form field the token was requested with (CAE capabilities, a claims challenge), if any. */
+  claims?: string;
   /** Epoch milliseconds. */
   issuedAt: number;
   /** Epoch milliseconds. */

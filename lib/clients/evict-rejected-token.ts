@@ -1,0 +1,21 @@
+import type { ProviderToken } from '../provider-token.js';
+import type { TargetState } from '../provider/target-state.js';
+import type { AadTokenProvider } from '../token-provider.js';
+import { insufficientClaims } from './bearer-challenge.js';
+
+/**
+ * The backend refused `token`: evict it, at most once per `cooldownMs` per target. On a 401
+ * claims challenge (CAE) the next token request also carries the claims. Shared by the
+ * middleware and the clients. Returns whether it evicted.
+ */
+export function evictRejectedToken(
+  provider: AadTokenProvider,
+  slot: TargetState,
+  token: ProviderToken,
+  status: number,
+  wwwAuthenticate: unknown,
+  cooldownMs: number,
+): boolean {
+  const claims = status === 401 ? insufficientClaims(wwwAuthenticate) : undefined;
+  return claims === undefined ? provider.evictRejected(slot, token, cooldownMs) : provider.challenge(slot, token, claims, cooldownMs);
+}
