@@ -16,7 +16,15 @@ export type AadBackendAuthErrorCode =
   /** A per-request `tenantId`, `resource` or `scope` function threw or returned a value that fails validation. */
   | 'ERR_INVALID_TARGET'
   /** The provider was closed with `close()`. */
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  /** `aadOnBehalfOf`: the request carries no user token (no `Authorization: Bearer`, or `userToken` gave none). 401. */
+  | 'ERR_USER_TOKEN_MISSING'
+  /** `aadOnBehalfOf`: the user token fails validation (signature, issuer, audience, expiry, algorithm). 401. */
+  | 'ERR_USER_TOKEN_INVALID'
+  /** `aadOnBehalfOf`: Conditional Access or MFA needs the user to sign in again; `claims` holds the challenge. 401. */
+  | 'ERR_USER_INTERACTION_REQUIRED'
+  /** `aadOnBehalfOf`: the user (or an admin) has not consented to the downstream scopes. 403. */
+  | 'ERR_USER_CONSENT_REQUIRED';
 
 /** What the IdP said when it refused a token request. None of it is secret; it is for operators. */
 export interface OAuthErrorDetails {
@@ -37,6 +45,7 @@ interface ErrorInit {
   readonly oauth?: OAuthErrorDetails | undefined;
   readonly transient?: boolean | undefined;
   readonly cause?: Error | undefined;
+  readonly claims?: string | undefined;
 }
 
 /**
@@ -57,6 +66,8 @@ export class AadBackendAuthError extends Error {
   readonly oauth: OAuthErrorDetails | undefined;
   /** Whether trying again later may succeed without a configuration change. */
   readonly transient: boolean;
+  /** `ERR_USER_INTERACTION_REQUIRED`: the IdP's claims challenge (JSON), for `WWW-Authenticate`. Not secret. */
+  readonly claims: string | undefined;
 
   constructor(code: AadBackendAuthErrorCode, message: string, init: ErrorInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -66,6 +77,7 @@ export class AadBackendAuthError extends Error {
     this.idpStatus = init.idpStatus;
     this.oauth = init.oauth;
     this.transient = init.transient ?? false;
+    this.claims = init.claims;
   }
 }
 

@@ -65,7 +65,7 @@ export interface MiddlewareSettings {
 }
 
 /** Drops keys set to `undefined`, refuses unknown keys with a "did you mean" hint. */
-function definedOptions(options: unknown, known: readonly string[]): Record<string, unknown> {
+export function definedOptions(options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw invalidOption('options', 'must be an object');
   }
@@ -82,23 +82,23 @@ function definedOptions(options: unknown, known: readonly string[]): Record<stri
   return result;
 }
 
-function check(option: string, problem: string | undefined): void {
+export function check(option: string, problem: string | undefined): void {
   if (problem !== undefined) throw invalidOption(option, problem);
 }
 
-function nonEmptyString(option: string, value: unknown): string {
+export function nonEmptyString(option: string, value: unknown): string {
   check(option, typeof value === 'string' && value.trim() !== '' ? undefined : 'must be a non-empty string');
   return value as string;
 }
 
-function integer(option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function integer(option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const ok = typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
   check(option, ok ? undefined : `must be an integer from ${min} to ${max}`);
   return value as number;
 }
 
-function hasMethods(value: unknown, methods: readonly string[]): boolean {
+export function hasMethods(value: unknown, methods: readonly string[]): boolean {
   return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
 }
 
@@ -213,7 +213,7 @@ export function parseProviderOptions(options: unknown, extraKeys: readonly strin
   };
 }
 
-function headerName(option: string, value: unknown): string {
+export function headerName(option: string, value: unknown): string {
   check(option, typeof value === 'string' && HEADER_NAME.test(value) ? undefined : 'must be a valid HTTP header name');
   return (value as string).toLowerCase();
 }

@@ -82,7 +82,12 @@ export class AadTokenProvider implements TokenProvider {
   /** The slot for a request. Throws `ERR_INVALID_TARGET` when per-request options give a bad value. */
   slotFor(req: IncomingMessage | undefined): Slot {
     if (this.#staticSlot !== undefined) return this.#staticSlot;
-    const target = (this.#settings.target as (req: IncomingMessage) => TokenTarget)(req as IncomingMessage);
+    return this.slotForTarget((this.#settings.target as (req: IncomingMessage) => TokenTarget)(req as IncomingMessage));
+  }
+
+  /** The slot for a target picked by the caller (per-request options, a user token); LRU-bounded by `maxKeys`. */
+  slotForTarget(target: TokenTarget): Slot {
+    if (this.#staticSlot !== undefined) return this.#staticSlot;
     let slot = this.#slots!.get(target.key);
     if (slot === undefined) {
       slot = newSlot(target);
@@ -351,7 +356,7 @@ export class AadTokenProvider implements TokenProvider {
       this.#tokenRequests++;
       let error: AadBackendAuthError;
       try {
-        return ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal), requestedAt, refreshWindowMs);
+        return ProviderToken.fromFetched(await source.fetchToken(target, timeout.signal), requestedAt, refreshWindowMs, target.notAfter);
       } catch (thrown) {
         error = toAadBackendAuthError(thrown);
       } finally {

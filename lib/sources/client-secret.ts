@@ -1,4 +1,4 @@
-import axios, { type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { AadBackendAuthError } from '../errors.js';
 import { describeOAuthError, malformed, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../token-response.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
@@ -23,15 +23,7 @@ export interface ClientSecretSourceOptions {
  */
 export function createClientSecretSource(options: ClientSecretSourceOptions): TokenSource {
   const { clientId, clientSecret, tokenEndpoint, v1 } = options;
-  // A private instance: interceptors added to the global axios never see the secret.
-  const http = axios.create({
-    maxRedirects: 0,
-    maxContentLength: MAX_RESPONSE_BYTES,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-  });
+  const http = createTokenHttp();
   const scrub = (text: string): string => text.split(clientSecret).join('[REDACTED]');
 
   async function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
@@ -51,7 +43,20 @@ export function createClientSecretSource(options: ClientSecretSourceOptions): To
   return { id: options.id, fetchToken };
 }
 
-function interpret(response: AxiosResponse<string>, scrub: (text: string) => string): FetchedToken {
+/** A private axios instance for token endpoints: interceptors added to the global axios never see the secret. */
+export function createTokenHttp(): AxiosInstance {
+  return axios.create({
+    maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+  });
+}
+
+/** A token endpoint's answer as a token, or the `AadBackendAuthError` it means. */
+export function interpret(response: AxiosResponse<string>, scrub: (text: string) => string): FetchedToken {
   const { status } = response;
   const body = typeof response.data === 'string' ? response.data : '';
   if (status >= 200 && status < 300) {
@@ -84,13 +89,13 @@ function fail(error: AadBackendAuthError): never {
   throw error;
 }
 
-function headerValue(response: AxiosResponse, name: string): string | undefined {
+export function headerValue(response: AxiosResponse, name: string): string | undefined {
   const value: unknown = response.headers[name];
   return typeof value === 'string' ? value : undefined;
 }
 
 /** Maps a request that got no usable answer; never keeps the axios error, whose config holds the secret. */
-function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: (text: string) => string): AadBackendAuthError {
+export function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: (text: string) => string): AadBackendAuthError {
   const endpoint = new URL(url);
   const where = `${endpoint.origin}${endpoint.pathname}`;
   if (signal.aborted) {
