@@ -1,4 +1,6 @@
 export { aadBackendAuth } from './middleware.js';
+export { aadOnBehalfOf } from './obo/middleware.js';
+export type { AadOnBehalfOfMiddleware, AadOnBehalfOfOptions } from './obo/types.js';
 export { createTokenProvider } from './token-provider.js';
 export { withBackendToken } from './upgrade.js';
 export type { BackendTokenUpgradeHandler, UpgradeHandler } from './upgrade.js';

@@ -1,5 +1,6 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { AadBackendAuthError } from './errors.js';
+import { USER_ERROR_DETAILS, wwwAuthenticateFor } from './obo/www-authenticate.js';
 
 /** What end users are told: generic on purpose. The details go to the logger and the `error` event. */
 const DETAILS: Record<number, string> = {
@@ -15,7 +16,7 @@ export function problemBody(error: AadBackendAuthError): string {
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',
     status,
-    detail: DETAILS[status] ?? 'The backend token could not be obtained.',
+    detail: USER_ERROR_DETAILS[error.code] ?? DETAILS[status] ?? 'The backend token could not be obtained.',
     code: error.code,
   });
 }
@@ -38,5 +39,7 @@ export function sendProblem(res: ServerResponse, error: AadBackendAuthError, ret
   res.setHeader('cache-control', 'no-store');
   res.setHeader('content-length', Buffer.byteLength(body));
   if (retryAfterSeconds !== undefined) res.setHeader('retry-after', String(retryAfterSeconds));
+  const challenge = wwwAuthenticateFor(error);
+  if (challenge !== undefined) res.setHeader('www-authenticate', challenge);
   res.end(body);
 }
