@@ -8,6 +8,7 @@ import { aadBackendAuth, MemoryTokenCache, type AadBackendAuthLogger, type AadBa
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../lib/testing/index.js';
 import { createBackendApp } from './backend.js';
 import { createBffApp, type BffAbout } from './bff.js';
+import { createSignIn, type SignIn } from './sign-in.js';
 import type { ExampleConfig } from './config.js';
 
 /** The sample backend's App ID URI in local mode. */
@@ -89,6 +90,7 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
     let backendUrl: string;
     let authOptions: AadBackendAuthOptions;
     let about: BffAbout;
+    let signIn: SignIn | undefined;
 
     if (config.mode === 'local') {
       const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? LOCAL_TOKEN_LIFETIME_SECONDS;
@@ -117,6 +119,17 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
         resource: EXAMPLE_RESOURCE,
         refreshWindowMs,
       };
+      const local = createSignIn({
+        emulator: idp,
+        backendUrl,
+        resource: EXAMPLE_RESOURCE,
+        tenantId: DEFAULT_TENANT_ID,
+        clientId: DEFAULT_CLIENT_ID,
+        clientSecret: DEFAULT_CLIENT_SECRET,
+        logger: loggerFor(options.log),
+      });
+      signIn = local;
+      cleanups.push(() => local.close());
       about = {
         mode: 'local',
         identityProvider: `${idp.url} (local Entra ID emulator)`,
@@ -157,7 +170,7 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
     // store per instance, because tests start several examples in one process.
     const auth = aadBackendAuth({ ...authOptions, removeHeaders: ['cookie'], cache: new MemoryTokenCache(), logger: loggerFor(options.log) });
     cleanups.push(() => auth.tokenProvider.close());
-    const app = createBffApp({ auth, backendUrl, about, emulator });
+    const app = createBffApp({ auth, backendUrl, about, emulator, signIn: signIn?.router });
     const bff = await listen(app, config.port, config.host);
     cleanups.push(() => closeServer(bff.server));
     return { url: bff.url, backendUrl, emulator, close };
