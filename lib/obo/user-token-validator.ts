@@ -13,6 +13,17 @@ export const MAX_CLOCK_TOLERANCE_SECONDS = 60;
 /** A failed discovery is remembered this long, so a flood of requests while the IdP is down makes one read. */
 const DISCOVERY_FAILURE_MEMORY_MS = 2000;
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+/**
+ * The validation cache is keyed by the token's last characters (its signature): hashing a
+ * 64-character slice costs a fraction of hashing a 1-2 KB token on every request. A hit
+ * counts only when the whole token matches, so a collision is a miss, never a mix-up.
+ */
+const KEY_CHARS = 64;
+
+interface Remembered<T> {
+  readonly token: string;
+  readonly user: ValidatedUser<T>;
+}
 
 /** A user token that passed validation: what the middleware needs to find its exchanged token. */
 export interface ValidatedUser<T> {
@@ -57,7 +68,7 @@ interface Keys {
 export class UserTokenValidator<T> {
   readonly #options: UserTokenValidatorOptions<T>;
   readonly #verify: VerifyFunction;
-  readonly #validated: LRUCache<string, ValidatedUser<T>>;
+  readonly #validated: LRUCache<string, Remembered<T>>;
   #keys: Promise<Keys> | undefined;
   #discoveryFailure: { readonly error: AadBackendAuthError; readonly until: number } | undefined;
   #verifications = 0;
@@ -81,10 +92,11 @@ export class UserTokenValidator<T> {
 
   /** The remembered outcome for `token`, if it is still unexpired. Synchronous: the hot path. */
   cached(token: string): ValidatedUser<T> | undefined {
-    const hit = this.#validated.get(token);
-    if (hit === undefined) return undefined;
-    if (Date.now() < hit.expiresAt) return hit;
-    this.#validated.delete(token);
+    const key = token.length > KEY_CHARS ? token.slice(-KEY_CHARS) : token;
+    const hit = this.#validated.get(key);
+    if (hit === undefined || hit.token !== token) return undefined;
+    if (Date.now() < hit.user.expiresAt) return hit.user;
+    this.#validated.delete(key);
     return undefined;
   }
 
@@ -118,7 +130,7 @@ export class UserTokenValidator<T> {
     const expiresAt = (payload.exp as number) * 1000;
     if (Date.now() >= expiresAt) throw userTokenInvalid('expired');
     const validated: ValidatedUser<T> = { value: this.#options.build(token, expiresAt, payload), expiresAt };
-    this.#validated.set(token, validated);
+    this.#validated.set(token.length > KEY_CHARS ? token.slice(-KEY_CHARS) : token, { token, user: validated });
     return validated;
   }
 

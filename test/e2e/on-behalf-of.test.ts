@@ -155,6 +155,18 @@ describe('aadOnBehalfOf: invalid user tokens never reach the IdP', () => {
     ['from another issuer', (s) => s.idp.issueUserToken({ tenant: 'fabrikam.onmicrosoft.com' })],
     ['unsigned (alg none)', async (s) => unsignedUserToken(s.idp)],
     ['HMAC-signed (HS256)', (s) => new SignJWT({ aud: `api://${DEFAULT_CLIENT_ID}`, iss: s.idp.issuer() }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new Uint8Array(32))],
+    [
+      'whose payload was altered after a validated token (same signature)',
+      async (s) => {
+        const genuine = await s.idp.issueUserToken({ oid: 'victim' });
+        expect((await get(s, genuine)).status).to.equal(200); // now remembered as valid
+        s.idp.reset();
+        s.backend.received.length = 0;
+        const [header, payload, signature] = genuine.split('.');
+        const altered = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), oid: 'attacker' })).toString('base64url');
+        return `${header}.${altered}.${signature}`;
+      },
+    ],
     ['garbage', async () => 'not-a-jwt'],
     ['three garbage segments', async () => 'aaa.bbb.ccc'],
   ];
