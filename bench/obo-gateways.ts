@@ -54,10 +54,12 @@ serve(
       const next = (): void => {
         nexts++;
       };
+      // Built once, as the HTTP parser would hand it over: the loop times the middleware, not string building.
+      const header = `Bearer ${args.userToken}`;
       const before = validator.verifications;
       const started = process.hrtime.bigint();
       for (let i = 0; i < args.iterations; i++) {
-        req.headers.authorization = `Bearer ${args.userToken}`;
+        req.headers.authorization = header;
         obo(req, res, next);
       }
       const ns = Number(process.hrtime.bigint() - started);
