@@ -7,7 +7,8 @@ import { onBehalfOfInternals } from '../../lib/obo/middleware.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, startEntraEmulator } from '../../lib/testing/index.js';
 import { VERSION_MATRIX, startGateway } from '../helpers/gateway.js';
 import { claimsOf, createForger, jwksReads, oboOptions, startOboStack, unsignedUserToken, type OboStack } from '../helpers/on-behalf-of.js';
-import { startBackend } from '../helpers/servers.js';
+import { createServer } from 'node:http';
+import { close, listen, startBackend } from '../helpers/servers.js';
 import { bearer } from '../helpers/setup.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -308,6 +309,31 @@ describe('aadOnBehalfOf: discovery and keys', () => {
       await broken.tokenProvider.close();
       await gateway.close();
       await backend.close();
+      await idp.close();
+    }
+  });
+});
+
+describe('aadOnBehalfOf: unreachable keys', () => {
+  it('answers 503 ERR_IDP_UNAVAILABLE, not 401, when discovery works but the JWKS cannot be read', async () => {
+    const idp = await startEntraEmulator();
+    const deadKeys = await startBackend();
+    const jwksUri = `${deadKeys.url}/keys`;
+    await deadKeys.close();
+    // An authority whose discovery names the emulator's issuer but a JWKS nobody answers.
+    const discovery = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ issuer: idp.issuer(), jwks_uri: jwksUri }));
+    });
+    const authority = await listen(discovery);
+    const auth = aadOnBehalfOf(oboOptions(idp, { authorityHost: authority, timeoutMs: 2000 }));
+    try {
+      const error = await auth.tokenProvider.getToken(fakeRequest(await idp.issueUserToken())).catch((e: AadBackendAuthError) => e);
+      expect(error).to.include({ code: 'ERR_IDP_UNAVAILABLE', status: 503 });
+      expect(idp.tokenRequests).to.have.length(0);
+    } finally {
+      await auth.tokenProvider.close();
+      await close(discovery);
       await idp.close();
     }
   });
