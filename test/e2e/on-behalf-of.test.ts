@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { IncomingMessage } from 'node:http';
 import { inspect } from 'node:util';
 import { SignJWT } from 'jose';
-import { aadOnBehalfOf, type AadBackendAuthError } from '../../lib/index.js';
+import { createHash } from 'node:crypto';
+import { aadOnBehalfOf, MemoryTokenCache, type AadBackendAuthError, type StoredToken } from '../../lib/index.js';
 import { onBehalfOfInternals } from '../../lib/obo/middleware.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, startEntraEmulator } from '../../lib/testing/index.js';
 import { VERSION_MATRIX, startGateway } from '../helpers/gateway.js';
@@ -309,6 +310,41 @@ describe('aadOnBehalfOf: discovery and keys', () => {
       await broken.tokenProvider.close();
       await gateway.close();
       await backend.close();
+      await idp.close();
+    }
+  });
+});
+
+describe('aadOnBehalfOf: the optional second tier', () => {
+  it('shares nothing user-specific beyond the in-process LRU without a cache, and keys a given cache by the SHA-256 of the user token', async () => {
+    const idp = await startEntraEmulator();
+    const userToken = await idp.issueUserToken({ oid: 'tiered' });
+    const keys: string[] = [];
+    const store = new MemoryTokenCache();
+    const recording = {
+      get: (key: string) => (keys.push(key), store.get(key)),
+      set: (key: string, value: StoredToken, ttlMs: number) => (keys.push(key), store.set(key, value, ttlMs)),
+      delete: (key: string) => store.delete(key),
+    };
+    const [first, second] = [aadOnBehalfOf(oboOptions(idp)), aadOnBehalfOf(oboOptions(idp))];
+    const [firstTiered, secondTiered] = [aadOnBehalfOf(oboOptions(idp, { cache: recording })), aadOnBehalfOf(oboOptions(idp, { cache: recording }))];
+    try {
+      await first.tokenProvider.getToken(fakeRequest(userToken));
+      await second.tokenProvider.getToken(fakeRequest(userToken));
+      expect(idp.tokenRequests).to.have.length(2);
+      const a = await firstTiered.tokenProvider.getToken(fakeRequest(userToken));
+      const b = await secondTiered.tokenProvider.getToken(fakeRequest(userToken));
+      expect(idp.tokenRequests).to.have.length(3);
+      expect(b.token).to.equal(a.token);
+      expect(b.useUntilTimestamp).to.be.at.most((claimsOf(userToken).exp as number) * 1000);
+      const hash = createHash('sha256').update(userToken).digest('base64url');
+      expect(keys.length).to.be.above(0);
+      for (const key of keys) {
+        expect(key.endsWith(`|user:${hash}`)).to.equal(true);
+        expect(key).to.not.include(userToken);
+      }
+    } finally {
+      for (const m of [first, second, firstTiered, secondTiered]) await m.tokenProvider.close();
       await idp.close();
     }
   });
