@@ -1,4 +1,4 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -33,6 +33,8 @@ export interface BffOptions {
   readonly about: BffAbout;
   /** Local mode only: enables the `/_bff/demo/*` buttons that make the emulated IdP fail. */
   readonly emulator?: EntraEmulator | undefined;
+  /** Local mode only: emulated sign-in and `/api/me` on behalf of the user (see sign-in.ts), mounted before `/api`. */
+  readonly signIn?: Router | undefined;
 }
 
 interface ProviderEvent {
@@ -106,6 +108,7 @@ export function createBffApp(options: BffOptions): Express {
   const app = express();
   app.disable('x-powered-by');
 
+  if (options.signIn !== undefined) app.use(options.signIn);
   // The whole point: the token is added here, the browser never sees it.
   app.use('/api', auth, createProxyMiddleware({ target: backendUrl, changeOrigin: true, on: { error: backendUnreachable } }));
 

@@ -10,6 +10,7 @@ import { createBackendApp } from './backend.js';
 import { createBffApp, type BffAbout } from './bff.js';
 import { createChartHistory } from './chart-history.js';
 import { acquireExampleMetrics } from './metrics.js';
+import { createSignIn, type SignIn } from './sign-in.js';
 import type { ExampleConfig } from './config.js';
 
 /** The sample backend's App ID URI in local mode. */
@@ -91,6 +92,7 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
     let backendUrl: string;
     let authOptions: AadBackendAuthOptions;
     let about: BffAbout;
+    let signIn: SignIn | undefined;
 
     if (config.mode === 'local') {
       const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? LOCAL_TOKEN_LIFETIME_SECONDS;
@@ -119,6 +121,17 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
         resource: EXAMPLE_RESOURCE,
         refreshWindowMs,
       };
+      const local = createSignIn({
+        emulator: idp,
+        backendUrl,
+        resource: EXAMPLE_RESOURCE,
+        tenantId: DEFAULT_TENANT_ID,
+        clientId: DEFAULT_CLIENT_ID,
+        clientSecret: DEFAULT_CLIENT_SECRET,
+        logger: loggerFor(options.log),
+      });
+      signIn = local;
+      cleanups.push(() => local.close());
       about = {
         mode: 'local',
         identityProvider: `${idp.url} (local Entra ID emulator)`,
@@ -163,7 +176,7 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
     // store per instance, because tests start several examples in one process.
     const auth = aadBackendAuth({ ...authOptions, removeHeaders: ['cookie'], cache: new MemoryTokenCache(), logger: loggerFor(options.log) });
     cleanups.push(() => auth.tokenProvider.close());
-    const app = createBffApp({ auth, backendUrl, about, emulator });
+    const app = createBffApp({ auth, backendUrl, about, emulator, signIn: signIn?.router });
     // After the page's static files, which pass on what they do not have.
     const chart = createChartHistory(auth.tokenProvider);
     cleanups.push(async () => chart.close());

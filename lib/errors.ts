@@ -19,6 +19,14 @@ export type AadBackendAuthErrorCode =
   | 'ERR_INVALID_TARGET'
   /** The provider was closed with `close()`. */
   | 'ERR_CLOSED'
+  /** `aadOnBehalfOf`: the request carries no user token (no `Authorization: Bearer`, or `userToken` gave none). 401. */
+  | 'ERR_USER_TOKEN_MISSING'
+  /** `aadOnBehalfOf`: the user token fails validation (signature, issuer, audience, expiry, algorithm). 401. */
+  | 'ERR_USER_TOKEN_INVALID'
+  /** `aadOnBehalfOf`: Conditional Access or MFA needs the user to sign in again; `claims` holds the challenge. 401. */
+  | 'ERR_USER_INTERACTION_REQUIRED'
+  /** `aadOnBehalfOf`: the user (or an admin) has not consented to the downstream scopes. 403. */
+  | 'ERR_USER_CONSENT_REQUIRED'
   /** A defect inside the package (or a callback such as a logger threw). Logged with its stack; never retried. */
   | 'ERR_INTERNAL';
 
@@ -33,6 +41,10 @@ const CODE_TABLE: { readonly [C in AadBackendAuthErrorCode]: { readonly status: 
   ERR_INVALID_TARGET: { status: 400, transient: false },
   ERR_CLOSED: { status: 503, transient: false },
   ERR_INTERNAL: { status: 500, transient: false },
+  ERR_USER_TOKEN_MISSING: { status: 401, transient: false },
+  ERR_USER_TOKEN_INVALID: { status: 401, transient: false },
+  ERR_USER_INTERACTION_REQUIRED: { status: 401, transient: false },
+  ERR_USER_CONSENT_REQUIRED: { status: 403, transient: false },
 };
 
 /** What the IdP said when it refused a token request. None of it is secret; it is for operators. */
@@ -53,6 +65,8 @@ export interface AadBackendAuthErrorInit {
   readonly idpStatus?: number | undefined;
   readonly oauth?: OAuthErrorDetails | undefined;
   readonly cause?: Error | undefined;
+  /** `ERR_USER_INTERACTION_REQUIRED`: the IdP's claims challenge (JSON). */
+  readonly claims?: string | undefined;
 }
 
 /**
@@ -74,6 +88,8 @@ export class AadBackendAuthError extends Error {
   readonly oauth: OAuthErrorDetails | undefined;
   /** Whether trying again later may succeed without a configuration change. */
   readonly transient: boolean;
+  /** `ERR_USER_INTERACTION_REQUIRED`: the IdP's claims challenge (JSON), for `WWW-Authenticate`. Not secret. */
+  readonly claims: string | undefined;
 
   constructor(code: AadBackendAuthErrorCode, message: string, init: AadBackendAuthErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -84,6 +100,7 @@ export class AadBackendAuthError extends Error {
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.idpStatus = init.idpStatus;
     this.oauth = init.oauth;
+    this.claims = init.claims;
   }
 }
 

@@ -1,5 +1,7 @@
 export { aadBackendAuth } from './middleware.js';
 export { createTokenProvider } from './create-token-provider.js';
+export { aadOnBehalfOf } from './obo/middleware.js';
+export type { AadOnBehalfOfMiddleware, AadOnBehalfOfOptions } from './obo/types.js';
 export { withBackendToken } from './upgrade.js';
 export type { BackendTokenUpgradeHandler, UpgradeHandler } from './upgrade.js';
 export { createAuthFetch } from './clients/auth-fetch.js';

@@ -1,6 +1,7 @@
 import { STATUS_CODES, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AadBackendAuthError } from './errors.js';
+import { USER_ERROR_DETAILS, wwwAuthenticateFor } from './obo/www-authenticate.js';
 
 /** What end users are told: generic on purpose. The details go to the logger and the `error` event. */
 const DETAILS: Record<number, string> = {
@@ -19,7 +20,7 @@ export function problemBody(error: AadBackendAuthError): string {
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',
     status,
-    detail: DETAILS[status] ?? 'The backend token could not be obtained.',
+    detail: USER_ERROR_DETAILS[error.code] ?? DETAILS[status] ?? 'The backend token could not be obtained.',
     code: error.code,
   });
 }
@@ -43,6 +44,8 @@ export function sendProblem(to: ServerResponse | Duplex, error: AadBackendAuthEr
     'content-length': String(Buffer.byteLength(body)),
   };
   if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+  const challenge = wwwAuthenticateFor(error);
+  if (challenge !== undefined) headers['www-authenticate'] = challenge;
   if (to instanceof ServerResponse) {
     if (to.headersSent) {
       to.destroy();

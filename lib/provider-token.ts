@@ -41,13 +41,16 @@ export class ProviderToken implements AccessToken {
    * Times are counted from `requestedAt`, when the request left: the IdP's clock
    * started no earlier, so the token is never thought to live longer than it does.
    */
-  static fromFetched(fetched: FetchedToken, requestedAt: number, refreshWindowMs: number): ProviderToken {
+  static fromFetched(fetched: FetchedToken, requestedAt: number, refreshWindowMs: number, notAfter = Infinity): ProviderToken {
     const lifetime = fetched.expiresInMs;
     const expiresOn = requestedAt + lifetime;
-    const useUntil = expiresOn - Math.min(MAX_SAFETY_MARGIN_MS, lifetime * SAFETY_MARGIN_SHARE);
+    const ownUseUntil = expiresOn - Math.min(MAX_SAFETY_MARGIN_MS, lifetime * SAFETY_MARGIN_SHARE);
+    // An exchanged (on-behalf-of) token is never used past the user token it was exchanged for,
+    // and is not refreshed ahead when that token ends first: a new one could not live longer.
+    const useUntil = Math.min(ownUseUntil, notAfter);
     const halfLife = requestedAt + lifetime / 2;
     const advised = fetched.refreshInMs === undefined ? Infinity : requestedAt + fetched.refreshInMs;
-    const refreshAfter = Math.min(useUntil, Math.max(halfLife, Math.min(expiresOn - refreshWindowMs, advised)));
+    const refreshAfter = notAfter < ownUseUntil ? useUntil : Math.min(useUntil, Math.max(halfLife, Math.min(expiresOn - refreshWindowMs, advised)));
     return new ProviderToken(fetched.token, expiresOn, Math.floor(refreshAfter), Math.floor(useUntil));
   }
 

@@ -11,6 +11,7 @@ import { Evictions } from './provider/evictions.js';
 import { TargetMap } from './provider/target-map.js';
 import * as state from './provider/target-state.js';
 import type { TargetState } from './provider/target-state.js';
+import type { TokenTarget } from './sources/token-source.js';
 import { providerHealth, waitUntilReady } from './readiness.js';
 import { createProviderTelemetry } from './telemetry.js';
 import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from './types.js';
@@ -35,8 +36,7 @@ export class AadTokenProvider implements TokenProvider {
     this.#settings = settings;
     const { source, cache, logger, refreshWindowMs, timeoutMs, maxConcurrentTokenRequests } = settings;
     const telemetry = this.#telemetry;
-    const limiter = new RequestLimiter(maxConcurrentTokenRequests);
-    const flight = { source, cache, logger, refreshWindowMs, timeoutMs, limiter, telemetry, clientCapabilities: settings.clientCapabilities };
+    const flight = { source, cache, logger, refreshWindowMs, timeoutMs, limiter: new RequestLimiter(maxConcurrentTokenRequests), telemetry, clientCapabilities: settings.clientCapabilities };
     this.#events = new ProviderEvents(logger);
     const outcomes = { logger, events: this.#events, counters: this.#counters, failureCooldownMs: settings.failureCooldownMs };
     this.#follow = { flight, outcomes, timeoutMs, closing: this.#closing.signal, telemetry };
@@ -50,14 +50,14 @@ export class AadTokenProvider implements TokenProvider {
   }
 
   /** Whether the target is picked per request (`tenantId`, `resource` or `scope` functions). */
-  get perRequestTargets(): boolean {
-    return this.#targets.perRequest;
-  }
+  get perRequestTargets(): boolean { return this.#targets.perRequest; } // prettier-ignore
 
   /** The state for a request's target. Throws `ERR_INVALID_TARGET` when per-request options give a bad value. */
   stateFor(req: IncomingMessage | undefined): TargetState {
     return this.#targets.for(req);
   }
+
+  stateForTarget(target: TokenTarget): TargetState { return this.#targets.forTarget(target); } // prettier-ignore
 
   /** The hot path: the usable cached token, starting a background refresh when one is due. Never waits. */
   cachedToken(target: TargetState): ProviderToken | undefined {

@@ -81,7 +81,7 @@ async function fetchWithRetries(settings: FlightSettings, request: FlightRequest
       recorded = telemetry.tokenRequest(source.grant ?? 'client_credentials', target, source.serverAddress, attempt + 1);
       // Raced, not only signalled: a source that ignores its signal must not hold the flight past the deadline.
       const fetched = await raceSignal(source.fetchToken(target, timeout.signal, claims), timeout.signal);
-      const token = ProviderToken.fromFetched(fetched, requestedAt, refreshWindowMs);
+      const token = ProviderToken.fromFetched(fetched, requestedAt, refreshWindowMs, target.notAfter);
       recorded.success();
       return token;
     } catch (thrown) {

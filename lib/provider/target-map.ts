@@ -18,7 +18,12 @@ export class TargetMap {
   /** The state for a request's target. Throws `ERR_INVALID_TARGET` when per-request options give a bad value. */
   for(req: IncomingMessage | undefined): TargetState {
     if (this.#fixed !== undefined) return this.#fixed;
-    const target = (this.#select as (req: IncomingMessage) => TargetState['target'])(req as IncomingMessage);
+    return this.forTarget((this.#select as (req: IncomingMessage) => TargetState['target'])(req as IncomingMessage));
+  }
+
+  /** The state for a target the caller picked (a validated user token, say); LRU-bounded. */
+  forTarget(target: TargetState['target']): TargetState {
+    if (this.#fixed !== undefined) return this.#fixed;
     let found = this.#lru!.get(target.key);
     if (found === undefined) this.#lru!.set(target.key, (found = newTargetState(target)));
     return found;

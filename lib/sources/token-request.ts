@@ -1,4 +1,4 @@
-import axios, { type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { AadBackendAuthError } from '../errors.js';
 import { describeOAuthError, malformed, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../token-response.js';
 import type { OutboundAgents } from './outbound-agent.js';
@@ -19,16 +19,7 @@ export type PostForm = (url: string, form: URLSearchParams, headers: Record<stri
  * from {@link OutboundAgents} decide, so loopback is always direct.
  */
 export function createFormPoster(agents: OutboundAgents): PostForm {
-  // A private instance: interceptors added to the global axios never see the secret.
-  const http = axios.create({
-    maxRedirects: 0,
-    maxContentLength: MAX_RESPONSE_BYTES,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-    proxy: false,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-  });
+  const http = createTokenHttp();
   return async (url, form, headers, signal, scrub) => {
     let response: AxiosResponse<string>;
     try {
@@ -41,7 +32,21 @@ export function createFormPoster(agents: OutboundAgents): PostForm {
   };
 }
 
-function interpret(response: AxiosResponse<string>, scrub: Scrub): FetchedToken {
+/** A private axios instance for token endpoints: interceptors added to the global axios never see a secret. */
+export function createTokenHttp(): AxiosInstance {
+  return axios.create({
+    maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    proxy: false,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+  });
+}
+
+/** A token endpoint's answer as a token, or the `AadBackendAuthError` it means. */
+export function interpret(response: AxiosResponse<string>, scrub: Scrub): FetchedToken {
   const { status } = response;
   const body = typeof response.data === 'string' ? response.data : '';
   if (status >= 200 && status < 300) {
@@ -69,7 +74,7 @@ function headerValue(response: AxiosResponse, name: string): string | undefined 
 }
 
 /** Maps a request that got no usable answer; never keeps the axios error, whose config holds the secret. */
-function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: Scrub): AadBackendAuthError {
+export function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: Scrub): AadBackendAuthError {
   const endpoint = new URL(url);
   const where = `${endpoint.origin}${endpoint.pathname}`;
   if (signal.aborted) {

@@ -16,6 +16,10 @@ export interface TokenTarget {
   readonly scopes: readonly string[];
   /** Set for Entra v1 endpoints, which take `resource=` instead of `scope=`. */
   readonly resource: string | undefined;
+  /** On-behalf-of only: the user's token to exchange. Never part of a key, a log line or an error. */
+  readonly assertion?: string | undefined;
+  /** On-behalf-of only: the user token's `exp` (ms since the epoch); an exchanged token is never used past it. */
+  readonly notAfter?: number | undefined;
 }
 
 /** A token as a source returns it; times are relative to when it arrived, so clocks need not agree. */

@@ -8,7 +8,8 @@ import { FaultQueue, applyFault, type Reply } from './faults.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { createSelfSignedCertificate } from './tls.js';
 import { createTokenSigner, type TokenSigner } from './tokens.js';
-import type { EntraEmulator, EntraEmulatorOptions, Fault, IssuedToken, RecordedRequest } from './types.js';
+import { delegatedToken, isDelegatedGrant, mintUserToken } from './on-behalf-of.js';
+import type { EntraEmulator, EntraEmulatorOptions, Fault, IssuedToken, RecordedRequest, UserTokenInput } from './types.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -144,6 +145,13 @@ class Emulator implements EntraEmulator {
     const tid = this.#tenantId(name);
     if (tid === undefined) throw new Error(`issuer(): '${name}' is not a tenant of this emulator`);
     return `${this.#url}/${tid}/v2.0`;
+  }
+
+  issueUserToken(input: UserTokenInput = {}): Promise<string> {
+    const tenantId = this.#tenantId(input.tenant ?? this.#options.tenantNames[0]!);
+    if (tenantId === undefined) throw new Error(`issueUserToken(): '${input.tenant}' is not a tenant of this emulator`);
+    const [client] = this.#options.clients.keys();
+    return mintUserToken(this.#signer, `${this.#url}/${tenantId}/v2.0`, tenantId, `api://${client}`, input);
   }
 
   isIssued(token: string): IssuedToken | undefined {
@@ -296,7 +304,7 @@ class Emulator implements EntraEmulator {
 
     const grantType = form['grant_type'];
     if (!grantType) return fail(entraErrors.missingParameter('grant_type'));
-    if (grantType !== 'client_credentials') return fail(entraErrors.unsupportedGrantType(grantType));
+    if (grantType !== 'client_credentials' && !isDelegatedGrant(grantType)) return fail(entraErrors.unsupportedGrantType(grantType));
 
     const presented = presentedCredential(form, headers);
     if ('status' in presented) return fail(presented);
@@ -308,6 +316,12 @@ class Emulator implements EntraEmulator {
     }
     const rejected = await verifyClient(presented, client, [`${this.#url}${path}`], this.#assertionJtis);
     if (rejected !== undefined) return fail(rejected);
+    if (isDelegatedGrant(grantType)) {
+      const outcome = await delegatedToken({ form, tenantId, tenantName: tenant, clientId, issuer: `${this.#url}/${tenantId}/v2.0`, signer: this.#signer, options: this.#options });
+      if ('error' in outcome) return fail(outcome.error);
+      this.#issued.set(outcome.record.token, outcome.record);
+      return json(200, outcome.answer);
+    }
 
     let audience: string;
     if (version === 'v2') {

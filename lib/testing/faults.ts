@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { aadstsError, faultError } from './errors.js';
+import { DEFAULT_CLAIMS_CHALLENGE, consentRequiredError, interactionRequiredError } from './on-behalf-of.js';
 import type { Fault, FaultKind } from './types.js';
 
 /** An HTTP answer, before it is written. */
@@ -25,7 +26,7 @@ export interface FaultContext {
 
 const KINDS: ReadonlySet<FaultKind> = new Set<FaultKind>([
   'latency', 'status', 'throttle', 'oauth-error', 'html', 'body', 'hang',
-  'reset', 'reset-mid-body', 'drip', 'huge', 'redirect', 'gzip',
+  'reset', 'reset-mid-body', 'drip', 'huge', 'redirect', 'gzip', 'interaction-required', 'consent-required',
 ]);
 const OAUTH_ERRORS = new Set(['invalid_client', 'invalid_scope', 'unauthorized_client', 'invalid_request', 'invalid_grant']);
 
@@ -87,6 +88,9 @@ export function validateFault(fault: unknown): asserts fault is Fault {
     case 'redirect':
       if (typeof f['location'] !== 'string' || f['location'] === '') bad('needs "location", a URL');
       if (f['status'] !== undefined && ![301, 302, 307, 308].includes(f['status'] as number)) bad('"status" must be 301, 302, 307 or 308');
+      break;
+    case 'interaction-required':
+      if (f['code'] !== undefined && ![50076, 50079, 50158].includes(f['code'] as number)) bad('"code" must be 50076, 50079 or 50158');
       break;
     default:
       break;
@@ -220,6 +224,17 @@ export async function applyFault(fault: Fault, ctx: FaultContext): Promise<void>
     case 'gzip': {
       const reply = await ctx.normalReply();
       ctx.send({ ...reply, headers: { ...reply.headers, 'content-encoding': 'gzip' }, body: gzipSync(reply.body) });
+      return;
+    }
+    case 'interaction-required': {
+      const claims = fault.claims === null ? undefined : typeof fault.claims === 'object' ? JSON.stringify(fault.claims) : (fault.claims ?? DEFAULT_CLAIMS_CHALLENGE);
+      const err = interactionRequiredError(fault.code ?? 50076, claims);
+      ctx.send(json(err.status, err.body));
+      return;
+    }
+    case 'consent-required': {
+      const err = consentRequiredError(ctx.clientId);
+      ctx.send(json(err.status, err.body));
       return;
     }
   }

@@ -10,4 +10,5 @@ export type {
   IssuedToken,
   OAuthErrorCode,
   RecordedRequest,
+  UserTokenInput,
 } from './types.js';

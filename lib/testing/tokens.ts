@@ -19,6 +19,8 @@ export interface TokenSigner {
   /** The JSON Web Key Set that verifies every token. */
   readonly jwks: { keys: JWK[] };
   sign(input: TokenClaimsInput): Promise<string>;
+  /** Signs any claims with the same key (user and delegated tokens). */
+  signClaims(claims: Record<string, unknown>): Promise<string>;
 }
 
 /**
@@ -66,6 +68,9 @@ export async function createTokenSigner(): Promise<TokenSigner> {
         jti: randomUUID(),
       };
       if (input.roles.length > 0) claims['roles'] = input.roles;
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey);
+    },
+    signClaims(claims) {
       return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey);
     },
   };

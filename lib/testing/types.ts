@@ -151,6 +151,34 @@ export interface IssuedToken {
   issuedAt: number;
   /** Epoch milliseconds. */
   expiresAt: number;
+  /** Delegated tokens: the grant that issued it. */
+  grant?: 'on-behalf-of' | 'token-exchange';
+  /** Delegated tokens: the user's object id. */
+  oid?: string;
+  /** Delegated tokens: the `scp` claim. */
+  scp?: string;
+}
+
+/** What {@link EntraEmulator.issueUserToken} puts in a user token (the token a SPA sends to the BFF). */
+export interface UserTokenInput {
+  /** The user's object id. @default a stable GUID derived from `name` */
+  oid?: string;
+  /** @default 'Test User' */
+  name?: string;
+  /** @default derived from `name`, e.g. `test.user@contoso.example` */
+  preferredUsername?: string;
+  /** The delegated scopes the SPA got for the BFF. @default 'access_as_user' */
+  scp?: string;
+  /** @default `api://<first registered client id>` */
+  aud?: string | string[];
+  /** Seconds until `exp`; negative for an expired token. @default 3600 */
+  expiresIn?: number;
+  /** Seconds until `nbf`; positive for a token not yet valid. @default 0 */
+  notBeforeIn?: number;
+  /** The SPA's client id (`azp`). @default a stable made-up GUID */
+  azp?: string;
+  /** The tenant (GUID or domain) whose issuer signs it. @default the first tenant */
+  tenant?: string;
 }
 
 /** The OAuth error codes the `oauth-error` fault can answer with. */
@@ -204,7 +232,15 @@ export type Fault =
   /** Redirect to `location` with `status` (default 302). */
   | { kind: 'redirect'; location: string; status?: 301 | 302 | 307 | 308 }
   /** Answer normally, but gzip the body and send `Content-Encoding: gzip`. */
-  | { kind: 'gzip' };
+  | { kind: 'gzip' }
+  /**
+   * Answer as Entra does when Conditional Access needs MFA: 400 `invalid_grant` with
+   * AADSTS`code` (default 50076) and a `claims` challenge (default: a `capolids` challenge;
+   * `null` for none).
+   */
+  | { kind: 'interaction-required'; code?: 50076 | 50079 | 50158; claims?: string | object | null }
+  /** Answer 400 `invalid_grant` AADSTS65001 (`suberror: consent_required`). */
+  | { kind: 'consent-required' };
 
 /** The kinds of {@link Fault}. */
 export type FaultKind = Fault['kind'];
@@ -234,6 +270,8 @@ export interface EntraEmulator {
   readonly tokenRequests: RecordedRequest[];
   /** Every access token successfully issued (a copy). */
   readonly issued: IssuedToken[];
+  /** Mint a user token signed by this emulator, as a SPA would get it for the BFF. */
+  issueUserToken(input?: UserTokenInput): Promise<string>;
   /** The record of `token` if this emulator issued it (expired or not). */
   isIssued(token: string): IssuedToken | undefined;
   /**

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { EXAMPLE_RESOURCE, startExample, type RunningExample } from '../../example-app/example.js';
+import { DEMO_USERS, ME_SCOPE_PERMISSION } from '../../example-app/sign-in.js';
 
 /** Debian's `chromium` package; no test downloads a browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -83,6 +84,32 @@ describe('the example page in a real browser (Debian chromium)', function () {
     expect(await page.textContent('#resp-status')).to.equal('403');
     expect(await page.textContent('#resp-www-value')).to.include('error="insufficient_scope"');
     await page.screenshot({ path: `${OUTPUT}/example-page-403.png`, fullPage: true });
+  });
+
+  it('signs in as Alice, then Bob, and shows the delegated claims of /api/me next to the app token', async () => {
+    await page.goto(example!.url);
+    await page.waitForSelector('#obo:not([hidden])', { timeout: 10_000 });
+    await page.click('#sign-in-alice');
+    await waitForText(page, '[data-testid="me-name"]', DEMO_USERS.alice.name);
+    expect(await page.textContent('[data-testid="me-oid"]')).to.equal(DEMO_USERS.alice.oid);
+    expect(await page.textContent('[data-testid="me-scp"]')).to.equal(ME_SCOPE_PERMISSION);
+    expect(await page.textContent('[data-testid="session-user"]')).to.equal(DEMO_USERS.alice.name);
+    // The app token, beside it: the BFF's app role, no user.
+    expect(await page.textContent('[data-testid="app-roles"]')).to.equal('Orders.Read');
+    expect(await page.textContent('#app-name')).to.equal('–');
+    await page.screenshot({ path: `${OUTPUT}/example-page-on-behalf-of.png`, fullPage: true });
+    await page.click('#sign-in-bob');
+    await waitForText(page, '[data-testid="me-name"]', DEMO_USERS.bob.name);
+    expect(await page.textContent('[data-testid="me-oid"]')).to.equal(DEMO_USERS.bob.oid);
+    // The user's token stays in the server-side session: the browser holds only an opaque session id.
+    const cookies = await page.context().cookies();
+    expect(cookies.map((c) => c.name)).to.deep.equal(['bff.sid']);
+    expect(cookies[0]!.httpOnly).to.equal(true);
+    expect(await page.content()).to.not.include('eyJ');
+    await page.click('#sign-out');
+    await waitForText(page, '[data-testid="me-status"]', '401 ERR_USER_TOKEN_MISSING');
+    expect(await page.textContent('[data-testid="me-name"]')).to.equal('–');
+    expect(problems).to.deep.equal([]);
   });
 
   it('shows the IdP failure when the emulator refuses the secret, and recovers once healed', async () => {

@@ -1,0 +1,88 @@
+import { generateKeyPair, SignJWT } from 'jose';
+import { aadOnBehalfOf, type AadOnBehalfOfMiddleware, type AadOnBehalfOfOptions } from '../../lib/index.js';
+import {
+  DEFAULT_CLIENT_ID,
+  DEFAULT_CLIENT_SECRET,
+  DEFAULT_TENANT_ID,
+  startEntraEmulator,
+  type EntraEmulator,
+  type EntraEmulatorOptions,
+} from '../../lib/testing/index.js';
+import { startGateway, type ExpressMajor, type Gateway, type ProxyMajor } from './gateway.js';
+import { startBackend, type Backend } from './servers.js';
+
+export const ORDERS_SCOPE = 'api://orders/Orders.Read';
+
+/** `aadOnBehalfOf` options for the emulator's default app registration. */
+export function oboOptions(idp: EntraEmulator, extra: Partial<AadOnBehalfOfOptions> = {}): AadOnBehalfOfOptions {
+  return {
+    tenantId: DEFAULT_TENANT_ID,
+    clientId: DEFAULT_CLIENT_ID,
+    clientSecret: DEFAULT_CLIENT_SECRET,
+    authorityHost: idp.url,
+    scope: ORDERS_SCOPE,
+    ...extra,
+  };
+}
+
+export interface OboStack {
+  readonly idp: EntraEmulator;
+  readonly backend: Backend;
+  readonly gateway: Gateway;
+  readonly auth: AadOnBehalfOfMiddleware;
+  close(): Promise<void>;
+}
+
+/** Emulated IdP, a real backend, and Express + aadOnBehalfOf + http-proxy-middleware on `/api`. */
+export async function startOboStack(
+  options: { emulator?: EntraEmulatorOptions; auth?: (idp: EntraEmulator) => Partial<AadOnBehalfOfOptions>; express?: ExpressMajor; proxy?: ProxyMajor } = {},
+): Promise<OboStack> {
+  const idp = await startEntraEmulator(options.emulator);
+  const backend = await startBackend();
+  const auth = aadOnBehalfOf(oboOptions(idp, options.auth?.(idp)));
+  const versions = { ...(options.express && { express: options.express }), ...(options.proxy && { proxy: options.proxy }) };
+  const gateway = await startGateway([{ path: '/api', auth, target: backend.url }], versions);
+  return {
+    idp,
+    backend,
+    gateway,
+    auth,
+    async close() {
+      await auth.tokenProvider.close();
+      await gateway.close();
+      await backend.close();
+      await idp.close();
+    },
+  };
+}
+
+/** The JSON payload of a JWT, unverified (for assertions about what the backend got). */
+export function claimsOf(token: string | undefined): Record<string, unknown> {
+  const payload = token?.split('.')[1];
+  return payload === undefined ? {} : (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>);
+}
+
+/** Signs tokens with the right claims and the emulator's `kid`, but with another key: forgeries. One key pair per forger. */
+export async function createForger(idp: EntraEmulator): Promise<(claims?: Record<string, unknown>) => Promise<string>> {
+  const jwks = (await (await fetch(idp.jwksUri)).json()) as { keys: { kid: string }[] };
+  const kid = jwks.keys[0]!.kid;
+  const { privateKey } = await generateKeyPair('RS256');
+  return (claims = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ aud: `api://${DEFAULT_CLIENT_ID}`, iss: idp.issuer(), oid: 'forged', exp: now + 3600, nbf: now, iat: now, ...claims })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .sign(privateKey);
+  };
+}
+
+/** An unsigned token (`alg: none`) with valid-looking claims. */
+export function unsignedUserToken(idp: EntraEmulator): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part({ aud: `api://${DEFAULT_CLIENT_ID}`, iss: idp.issuer(), exp: now + 3600, oid: 'none' })}.`;
+}
+
+/** Requests the emulator served from its JWKS endpoint. */
+export function jwksReads(idp: EntraEmulator): number {
+  return idp.requests.filter((r) => r.path.endsWith('/keys')).length;
+}
