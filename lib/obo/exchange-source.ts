@@ -57,7 +57,8 @@ export function createExchangeSource(options: ExchangeSourceOptions): TokenSourc
     return interpret(response, scrub);
   }
 
-  return { id: options.id, fetchToken };
+  // Per-user grants: telemetry never makes a gauge series of them.
+  return { id: options.id, grant: grant === 'on-behalf-of' ? 'on_behalf_of' : 'token_exchange', fetchToken };
 }
 
 /** The OAuth errors that are the user's to resolve, read before the generic mapping. */
