@@ -36,7 +36,8 @@ export class TokenGateway {
   }
 }
 
-function stripTokenFromUrls(req: IncomingMessage & { originalUrl?: string }): void {
+/** Removes `access_token` query parameters from `req.url` and Express's `originalUrl`. */
+export function stripTokenFromUrls(req: IncomingMessage & { originalUrl?: string }): void {
   const url = withoutAccessToken(req.url!);
   if (url !== undefined) req.url = url;
   // Express keeps the full URL apart; some proxies (http-proxy-middleware 2) forward that one.

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toAadBackendAuthError, type AadBackendAuthError } from '../errors.js';
+import { stripTokenFromUrls } from '../gateway.js';
 import { retryAfterFor, sendProblem } from '../problem.js';
 import type { ProviderToken } from '../provider-token.js';
 import type { TokenTarget } from '../sources/token-source.js';
@@ -91,6 +92,7 @@ export function aadOnBehalfOf<Req extends IncomingMessage = IncomingMessage, Res
     // Read first, then strip: the user's own token never reaches the backend.
     const headers = req.headers;
     for (let i = 0; i < removeHeaders.length; i++) delete headers[removeHeaders[i]!];
+    if (req.url?.includes('?') === true) stripTokenFromUrls(req);
     if (userToken === undefined) {
       fail(userTokenMissing('no Authorization: Bearer header or session token'), req, res, next);
       return;
