@@ -47,7 +47,7 @@ class RedisLock implements TokenCacheLock {
  * Works with any client through `sendCommand`. A failing or slow Redis makes
  * calls fail fast; the provider then treats them as misses and carries on alone.
  *
- * Keys: `<prefix>token:<authority>|<clientId>|<tenant>|<scopes>` and
+ * Keys: `<prefix>token:<key>` (the provider's cache key, see `targetKey` in `sources/token-source.ts`) and
  * `<prefix>lock:…`; channel `<prefix>updates`.
  *
  * @example node-redis
