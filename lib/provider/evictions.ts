@@ -1,14 +1,14 @@
 import type { ProviderToken } from '../provider-token.js';
 import type { AadBackendAuthLogger, TokenCache } from '../types.js';
 import type { ProviderCounters } from './provider-stats.js';
-import { storeCall } from './store-access.js';
+import { cacheCall } from './cache-access.js';
 import type { TargetMap } from './target-map.js';
 import { evictIfHeld, type TargetState } from './target-state.js';
 
 /**
  * Evicting tokens, the one name for it: on demand (`invalidate`), after a backend's 401
  * (with a cooldown per target), and after a claims challenge. An evicted token leaves the
- * store too, and is never adopted from it or stored again.
+ * cache too, and is never adopted from it or stored again.
  */
 export class Evictions {
   readonly #counters: ProviderCounters;
@@ -45,6 +45,6 @@ export class Evictions {
   }
 
   #deleteStored(target: TargetState): void {
-    void storeCall(this.#logger, () => this.#cache.delete(target.target.key), 'delete');
+    void cacheCall(this.#logger, () => this.#cache.delete(target.target.key), 'delete');
   }
 }

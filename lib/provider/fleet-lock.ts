@@ -2,7 +2,7 @@ import { AadBackendAuthError } from '../errors.js';
 import type { ProviderToken } from '../provider-token.js';
 import { sleep, withTimeout } from '../timing.js';
 import type { AadBackendAuthLogger, TokenCache, TokenCacheLock } from '../types.js';
-import { STORE_TIMEOUT_MS, storeCall } from './store-access.js';
+import { CACHE_TIMEOUT_MS, cacheCall } from './cache-access.js';
 
 const LOCK_POLL_MS = 50;
 const UPDATE_WAIT_MS = 250;
@@ -28,15 +28,15 @@ export interface LockOutcome {
 }
 
 /**
- * Fleet-wide single flight through the store's lock: the holder fetches, the others
- * wait for its write. A failing store means this process fetches on its own.
+ * Fleet-wide single flight through the cache's lock: the holder fetches, the others
+ * wait for its write. A failing cache means this process fetches on its own.
  */
 export async function obtainUnderFleetLock(ctx: FleetLockContext): Promise<LockOutcome> {
   const { cache, key, deadline } = ctx;
   for (;;) {
     let lock: TokenCacheLock | undefined;
     try {
-      lock = await withTimeout(cache.lock(key, ctx.lockTtlMs), Math.min(STORE_TIMEOUT_MS, Math.max(1, deadline - Date.now())));
+      lock = await withTimeout(cache.lock(key, ctx.lockTtlMs), Math.min(CACHE_TIMEOUT_MS, Math.max(1, deadline - Date.now())));
     } catch {
       return { token: await ctx.fetchAndStore(false), origin: 'idp' };
     }
@@ -47,13 +47,13 @@ export async function obtainUnderFleetLock(ctx: FleetLockContext): Promise<LockO
         if (adopted !== undefined) return { token: adopted, origin: 'cache' };
         return { token: await ctx.fetchAndStore(true), origin: 'idp' };
       } finally {
-        void storeCall(ctx.logger, () => held.release(), 'lock release');
+        void cacheCall(ctx.logger, () => held.release(), 'lock release');
       }
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'Another instance holds the token lock and no token appeared in time');
     if (cache.waitForUpdate === undefined) await sleep(Math.min(remaining, LOCK_POLL_MS), ctx.signal);
-    else await storeCall(ctx.logger, () => cache.waitForUpdate!(key, Math.min(remaining, UPDATE_WAIT_MS)), 'wait');
+    else await cacheCall(ctx.logger, () => cache.waitForUpdate!(key, Math.min(remaining, UPDATE_WAIT_MS)), 'wait');
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const appeared = await ctx.readUsable();
     if (appeared !== undefined) return { token: appeared, origin: 'cache' };

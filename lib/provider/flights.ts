@@ -1,5 +1,5 @@
 /**
- * Token requests in flight, keyed by (store, key): providers that share a store and
+ * Token requests in flight, keyed by (cache, key): providers that share a cache and
  * a key (the same identity asking for the same thing) share a flight, and nothing
  * else does. Each flight has its own abort; each participant keeps its own deadline
  * and its own close signal, and leaves the flight, not kills it. The flight is
@@ -11,7 +11,7 @@ interface Flight {
   participants: number;
 }
 
-const flightsByStore = new WeakMap<object, Map<string, Flight>>();
+const flightsByCache = new WeakMap<object, Map<string, Flight>>();
 
 export interface Participation {
   /** When this participant stops waiting (ms since the epoch). */
@@ -22,12 +22,12 @@ export interface Participation {
   readonly onClosed: () => Error;
 }
 
-/** Joins the flight for (`store`, `key`), starting it with `start` when there is none. */
-export function joinFlight<T>(store: object, key: string, start: (signal: AbortSignal) => Promise<T>, me: Participation): Promise<T> {
-  let flights = flightsByStore.get(store);
+/** Joins the flight for (`cache`, `key`), starting it with `start` when there is none. */
+export function joinFlight<T>(cache: object, key: string, start: (signal: AbortSignal) => Promise<T>, me: Participation): Promise<T> {
+  let flights = flightsByCache.get(cache);
   if (flights === undefined) {
     flights = new Map();
-    flightsByStore.set(store, flights);
+    flightsByCache.set(cache, flights);
   }
   let flight = flights.get(key);
   if (flight === undefined) {

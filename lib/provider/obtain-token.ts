@@ -7,7 +7,7 @@ import { deadlineSignal, raceSignal, sleep } from '../timing.js';
 import type { AadBackendAuthLogger, TokenCache } from '../types.js';
 import { obtainUnderFleetLock, type LockOutcome } from './fleet-lock.js';
 import type { RequestLimiter } from './request-limiter.js';
-import { readUsable, storeCall } from './store-access.js';
+import { readUsable, cacheCall } from './cache-access.js';
 import { retryDelayMs, type Purpose } from './target-state.js';
 
 /** What a flight works with: the settings of the provider that started it. */
@@ -35,8 +35,8 @@ export interface FlightRequest {
 }
 
 /**
- * One flight: adopt a usable token from the store, or fetch one (under the fleet
- * lock when the store has one), with retries within the starter's `timeoutMs`.
+ * One flight: adopt a usable token from the cache, or fetch one (under the fleet
+ * lock when the cache has one), with retries within the starter's `timeoutMs`.
  */
 export async function obtainToken(settings: FlightSettings, request: FlightRequest, signal: AbortSignal): Promise<LockOutcome> {
   const { cache, logger } = settings;
@@ -48,13 +48,13 @@ export async function obtainToken(settings: FlightSettings, request: FlightReque
     const token = await fetchWithRetries(settings, request, deadline, signal);
     // A credential may hand back the very token that was just evicted, from its own cache: never share it.
     if (token.token === request.evictedToken) return token;
-    const write = storeCall(logger, () => cache.set(key, token.toStored(), token.useUntilTimestamp - Date.now()), 'set');
+    const write = cacheCall(logger, () => cache.set(key, token.toStored(), token.useUntilTimestamp - Date.now()), 'set');
     // Under the fleet lock the others wait for this write; otherwise nobody should.
     if (awaitStore) await write;
     return token;
   };
 
-  // A claims challenge skips the store: what it holds is what the backend refused.
+  // A claims challenge skips the cache: what it holds is what the backend refused.
   if (request.challenge !== undefined) return { token: await fetchAndStore(false), origin: 'idp', challenge: request.challenge };
   const stored = await read();
   if (stored !== undefined) return { token: stored, origin: 'cache' };

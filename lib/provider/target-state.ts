@@ -30,7 +30,7 @@ export interface TargetState {
   /** The last token evicted, never to be adopted or stored again. */
   evictedToken: string | undefined;
   lastEvictionAt: number;
-  /** A backend's claims challenge (JSON): the next token request carries it and skips the store. */
+  /** A backend's claims challenge (JSON): the next token request carries it and skips the cache. */
   pendingClaims: string | undefined;
 }
 

@@ -3,11 +3,11 @@ import { withTimeout } from '../timing.js';
 import type { AadBackendAuthLogger, TokenCache } from '../types.js';
 import type { Purpose } from './target-state.js';
 
-/** A shared store gets this long per call before it counts as a miss. */
-export const STORE_TIMEOUT_MS = 1000;
+/** A shared cache gets this long per call before it counts as a miss. */
+export const CACHE_TIMEOUT_MS = 1000;
 
-/** Calls the store; a failure or a timeout is a miss, logged at debug level, never an error. */
-export async function storeCall<T>(logger: AadBackendAuthLogger, call: () => T | PromiseLike<T>, what: string, timeoutMs = STORE_TIMEOUT_MS): Promise<T | undefined> {
+/** Calls the cache; a failure or a timeout is a miss, logged at debug level, never an error. */
+export async function cacheCall<T>(logger: AadBackendAuthLogger, call: () => T | PromiseLike<T>, what: string, timeoutMs = CACHE_TIMEOUT_MS): Promise<T | undefined> {
   try {
     return await withTimeout(call(), timeoutMs);
   } catch (error) {
@@ -17,7 +17,7 @@ export async function storeCall<T>(logger: AadBackendAuthLogger, call: () => T |
   }
 }
 
-export interface StoreReadContext {
+export interface CacheReadContext {
   readonly cache: TokenCache;
   readonly logger: AadBackendAuthLogger;
   readonly key: string;
@@ -29,11 +29,11 @@ export interface StoreReadContext {
   readonly evictedToken: string | undefined;
 }
 
-/** A token from the store that a flight may use: usable, not evicted, and for a refresh, fresher than the current one. */
-export async function readUsable(ctx: StoreReadContext): Promise<ProviderToken | undefined> {
-  const timeoutMs = Math.min(STORE_TIMEOUT_MS, Math.max(1, ctx.deadline - Date.now()));
+/** A token from the cache that a flight may use: usable, not evicted, and for a refresh, fresher than the current one. */
+export async function readUsable(ctx: CacheReadContext): Promise<ProviderToken | undefined> {
+  const timeoutMs = Math.min(CACHE_TIMEOUT_MS, Math.max(1, ctx.deadline - Date.now()));
   const now = Date.now();
-  const stored = ProviderToken.fromStored(await storeCall(ctx.logger, () => ctx.cache.get(ctx.key), 'get', timeoutMs), now);
+  const stored = ProviderToken.fromStored(await cacheCall(ctx.logger, () => ctx.cache.get(ctx.key), 'get', timeoutMs), now);
   if (stored === undefined || stored.token === ctx.evictedToken) return undefined;
   if (now >= stored.useUntilTimestamp) return undefined;
   if (ctx.purpose === 'refresh') {
