@@ -13,8 +13,9 @@ import {
   type AadOnBehalfOfOptions,
   type AuthFetch,
 } from '../../lib/index.js';
+import { onBehalfOfInternals } from '../../lib/obo/middleware.js';
 import { DEFAULT_CLIENT_SECRET, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
-import { createForger, oboOptions } from '../helpers/on-behalf-of.js';
+import { claimsOf, createForger, oboOptions } from '../helpers/on-behalf-of.js';
 import { INVALID_TOKEN, claimsChallenge, startScriptedBackend, type ScriptedBackend } from '../helpers/scripted-backend.js';
 import { close, listen } from '../helpers/servers.js';
 
@@ -116,7 +117,10 @@ describe('createAuthFetch(aadOnBehalfOf(...)).for(req): the backend called as th
     apps.push(app);
     const alice = await idp.issueUserToken({ oid: 'alice-oid', name: 'Alice' });
     const bob = await idp.issueUserToken({ oid: 'bob-oid', name: 'Bob' });
-    for (const [user, token] of [['alice-oid', alice], ['bob-oid', bob], ['alice-oid', alice], ['bob-oid', bob]] as const) {
+    const { validator } = onBehalfOfInternals(obo)!;
+    let verificationsWhenCold = 0;
+    for (const [round, [user, token]] of ([['alice-oid', alice], ['bob-oid', bob], ['alice-oid', alice], ['bob-oid', bob]] as const).entries()) {
+      if (round === 2) verificationsWhenCold = validator.verifications;
       const before = backend.received.length;
       const res = await fetch(`${app.url}/summary`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).to.equal(200);
@@ -130,6 +134,9 @@ describe('createAuthFetch(aadOnBehalfOf(...)).for(req): the backend called as th
     expect(idp.tokenRequests).to.have.length(2);
     expect(meFetch.tokenProvider).to.equal(obo.tokenProvider);
     expect(obo.tokenProvider.stats()).to.include({ tokenRequests: 2, keys: 2 });
+    // A warm user costs no RS256 verification: the second round of calls verified nothing.
+    expect(verificationsWhenCold).to.be.greaterThan(0);
+    expect(validator.verifications).to.equal(verificationsWhenCold);
   });
 
   it('concurrent calls for one user make exactly one exchange, and another user gets their own', async () => {
@@ -267,6 +274,20 @@ describe('createAuthFetch(aadOnBehalfOf(...)).for(req): the backend called as th
     expect(await res.json()).to.deep.equal({ code: 'ERR_USER_TOKEN_INVALID' });
     expect(backend.received).to.have.length(0);
     expect(idp.tokenRequests).to.have.length(0);
+  });
+
+  it('a cached delegated token is never sent past the user token\'s exp: then ERR_USER_TOKEN_INVALID, nothing sent', async () => {
+    const alice = await idp.issueUserToken({ oid: 'alice-oid', expiresIn: 2 });
+    const res = await meFetch.for(asUser(alice))(`${backend.url}/before`);
+    expect(res.status).to.equal(200);
+    const exp = claimsOf(alice).exp as number;
+    // The exchanged token lives an hour; the user token it came from ends within 2 s.
+    expect(idp.isIssued(backend.received[0]!.token!)!.expiresAt).to.be.greaterThan(exp * 1000 + 60_000);
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
+    const error = await rejection(meFetch.for(asUser(alice))(`${backend.url}/after`));
+    expect(error).to.include({ code: 'ERR_USER_TOKEN_INVALID' });
+    expect(backend.received).to.have.length(1);
+    expect(idp.tokenRequests).to.have.length(1);
   });
 
   it('without .for(req): rejects with ERR_USER_TOKEN_MISSING naming .for(req), and sends nothing', async () => {
