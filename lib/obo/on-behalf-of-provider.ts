@@ -30,6 +30,12 @@ export interface UserSlots {
 
 const userSlots = new WeakMap<object, UserSlots>();
 
+/** An exchanged token is never used past the user token it came from, which may have expired while the exchange ran. */
+function unexpired(token: ProviderToken): ProviderToken {
+  if (Date.now() >= token.useUntilTimestamp) throw userTokenInvalid('expired');
+  return token;
+}
+
 /** The per-user slots of an on-behalf-of provider, or of the middleware it belongs to; `undefined` for anything else. */
 export function userSlotsOf(source: unknown): UserSlots | undefined {
   if (source === null || (typeof source !== 'object' && typeof source !== 'function')) return undefined;
@@ -63,10 +69,7 @@ export class OnBehalfOfTokenProvider implements TokenProvider {
       provider,
       header,
       slotFor: (req) => this.#slotFor(req),
-      usable: (token) => {
-        if (Date.now() >= token.useUntilTimestamp) throw userTokenInvalid('expired');
-        return token;
-      },
+      usable: unexpired,
     });
   }
 
@@ -78,9 +81,7 @@ export class OnBehalfOfTokenProvider implements TokenProvider {
   async getToken(req?: IncomingMessage): Promise<AccessToken> {
     if (req === undefined) throw userTokenMissing('getToken() of an on-behalf-of provider needs the request');
     const slot = await this.#slotFor(req);
-    const token = this.#provider.cachedToken(slot) ?? (await this.#provider.acquireToken(slot));
-    if (Date.now() >= token.useUntilTimestamp) throw userTokenInvalid('expired');
-    return token;
+    return this.#provider.cachedToken(slot) ?? unexpired(await this.#provider.acquireToken(slot));
   }
 
   peek(req?: IncomingMessage): AccessToken | undefined {
