@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { AadBackendAuthError, invalidOption, toAadBackendAuthError } from '../errors.js';
 import type { TargetState } from '../provider/target-state.js';
 import type { TokenProvider } from '../types.js';
+import { userTokenMissing } from '../obo/user-errors.js';
 import { checkClientOptions, parseRetryOnUnauthorized, type AuthClientOptions } from './client-options.js';
 import { acquireFor, evictAfterUnauthorized, tokenAfterUnauthorized } from './client-token.js';
 import { isReplayableFetchCall } from './replayable-body.js';
@@ -24,13 +25,20 @@ export interface AuthFetch<Req extends IncomingMessage = IncomingMessage> extend
   /**
    * A `fetch` bound to an incoming request: per-request `tenantId`, `resource` and `scope`
    * functions are called with `req`. Target errors reject with `ERR_INVALID_TARGET`.
+   * With an `aadOnBehalfOf` source, it sends the delegated token of `req`'s user, validated,
+   * exchanged and cached as the middleware does; no or a bad user token rejects with
+   * `ERR_USER_TOKEN_MISSING` or `ERR_USER_TOKEN_INVALID`, and a backend's claims challenge with
+   * `ERR_USER_INTERACTION_REQUIRED` (its `claims` are for the user's client to step up).
    */
   for(req: Req): FetchFunction;
-  /** The provider behind it: shared with the middleware when one was given. */
+  /** The provider behind it: shared with the middleware when one was given (the on-behalf-of provider for `aadOnBehalfOf`). */
   readonly tokenProvider: TokenProvider<Req>;
 }
 
 const noop = (): void => {};
+const rethrow = (error: unknown): never => {
+  throw toAadBackendAuthError(error);
+};
 
 /** The caller's headers: `init.headers`, or else those of a `Request` input (as `fetch` itself does). */
 function callerHeaders(input: string | URL | Request, init: RequestInit | undefined): Headers {
@@ -48,6 +56,9 @@ function callerHeaders(input: string | URL | Request, init: RequestInit | undefi
  * @example
  * const ordersFetch = createAuthFetch({ tenantId, clientId, clientSecret, resource: 'api://orders' });
  * const res = await ordersFetch('https://orders.internal/api/orders/7');
+ * @example As the signed-in user (on-behalf-of): only through `.for(req)`
+ * const meFetch = createAuthFetch(aadOnBehalfOf({ tenantId, clientId, clientSecret, scope: 'api://orders/Orders.Read' }));
+ * app.get('/me/orders', async (req, res) => res.json(await (await meFetch.for(req)(url)).json()));
  * @example Sharing a middleware's provider, per request
  * const auth = aadBackendAuth({ ..., tenantId: (req) => req.headers['x-tenant'] });
  * const authFetch = createAuthFetch(auth);
@@ -59,7 +70,7 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
   if (o.fetch !== undefined && typeof o.fetch !== 'function') throw invalidOption('fetch', 'must be a function with the signature of fetch');
   const inner = (o.fetch as FetchFunction | undefined) ?? ((input, init) => globalThis.fetch(input, init));
   const retry = parseRetryOnUnauthorized(o.retryOnUnauthorized);
-  const { provider, header } = binding;
+  const { provider, header, users } = binding;
 
   async function send(slot: TargetState, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     const token = provider.cachedToken(slot) ?? (await acquireFor(binding, slot));
@@ -67,14 +78,15 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
     headers.set(header, token.authorization);
     const first = await inner(input, { ...init, headers });
     if (first.status !== 401) return first;
-    if (!retry || !isReplayableFetchCall(input, init)) {
-      // Not sent again, but the refused token must still go, as the middleware's purgeOnStatus does.
-      evictAfterUnauthorized(binding, slot, token, first.headers.get('www-authenticate'));
-      return first;
-    }
+    const wwwAuthenticate = first.headers.get('www-authenticate');
     let next: Awaited<ReturnType<typeof tokenAfterUnauthorized>>;
     try {
-      next = await tokenAfterUnauthorized(binding, slot, token, first.headers.get('www-authenticate'));
+      if (!retry || !isReplayableFetchCall(input, init)) {
+        // Not sent again, but the refused token must still go, as the middleware's purgeOnStatus does.
+        evictAfterUnauthorized(binding, slot, token, wwwAuthenticate);
+        return first;
+      }
+      next = await tokenAfterUnauthorized(binding, slot, token, wwwAuthenticate);
     } catch (error) {
       first.body?.cancel().catch(noop);
       throw toAadBackendAuthError(error);
@@ -86,32 +98,39 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
     return inner(input, { ...init, headers });
   }
 
-  function slotOf(req: Req | undefined): TargetState {
+  /** The request's slot: for an on-behalf-of source, its user's (asynchronous only when the user token is new). */
+  function slotOf(req: Req | undefined): TargetState | Promise<TargetState> {
     try {
-      return provider.stateFor(req);
+      if (users === undefined) return provider.stateFor(req);
+      if (typeof req !== 'object' || req === null) throw userTokenMissing('an on-behalf-of source needs the incoming request: call authFetch.for(req)');
+      const slot = users.slotFor(req);
+      return slot instanceof Promise ? slot.catch(rethrow) : slot;
     } catch (error) {
       throw toAadBackendAuthError(error);
     }
   }
 
   const authFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if (users !== undefined) {
+      return Promise.reject(userTokenMissing('an on-behalf-of source calls the backend as a request\'s user: call authFetch.for(req)'));
+    }
     if (provider.perRequestTargets) {
       return Promise.reject(
         new AadBackendAuthError('ERR_INVALID_TARGET', 'The target is picked per request ("tenantId", "resource" or "scope" is a function): call authFetch.for(req)'),
       );
     }
-    return send(slotOf(undefined), input, init);
+    return send(provider.stateFor(undefined), input, init);
   };
   const bound = (req: Req): FetchFunction => (input, init) => {
-    let slot: TargetState;
+    let slot: TargetState | Promise<TargetState>;
     try {
       slot = slotOf(req);
     } catch (error) {
       return Promise.reject(error);
     }
-    return send(slot, input, init);
+    return slot instanceof Promise ? slot.then((found) => send(found, input, init)) : send(slot, input, init);
   };
   Object.defineProperty(authFetch, 'for', { value: bound, enumerable: false });
-  Object.defineProperty(authFetch, 'tokenProvider', { value: provider as TokenProvider<Req>, enumerable: false });
+  Object.defineProperty(authFetch, 'tokenProvider', { value: binding.tokenProvider as TokenProvider<Req>, enumerable: false });
   return authFetch as AuthFetch<Req>;
 }

@@ -42,6 +42,13 @@ export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, o
   const o = checkClientOptions(options, ['retryOnUnauthorized']);
   const retry = parseRetryOnUnauthorized(o.retryOnUnauthorized);
   const { provider, header } = binding;
+  if (binding.users !== undefined) {
+    throw invalidOption(
+      'source',
+      'is an aadOnBehalfOf middleware or provider, which calls the backend as each request\'s user; the axios interceptor serves fixed targets only: use createAuthFetch(source).for(req)',
+      'useAadBackendAuth',
+    );
+  }
   if (provider.perRequestTargets) {
     throw invalidOption('source', 'picks its target per request; the axios interceptor serves fixed targets (use createAuthFetch(source).for(req))');
   }

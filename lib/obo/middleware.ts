@@ -44,7 +44,7 @@ export function aadOnBehalfOf<Req extends IncomingMessage = IncomingMessage, Res
   const { header, removeHeaders, onError, readUserToken, targetFor, logger } = settings;
   const provider = new AadTokenProvider(settings.provider);
   const validator = new UserTokenValidator<TokenTarget>({ ...settings.validator, build: targetFor });
-  const tokenProvider = new OnBehalfOfTokenProvider(provider, validator, readUserToken);
+  const tokenProvider = new OnBehalfOfTokenProvider(provider, validator, readUserToken, header);
 
   function fail(error: AadBackendAuthError, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     if (error.status === 401 || error.status === 403) logger.debug(`user request refused [${error.code}]: ${error.message}`);

@@ -1,10 +1,47 @@
 import type { IncomingMessage } from 'node:http';
+import type { ProviderToken } from '../provider-token.js';
+import type { TargetState } from '../provider/target-state.js';
 import type { TokenTarget } from '../sources/token-source.js';
 import type { AadTokenProvider } from '../token-provider.js';
 import { invalidOption } from '../errors.js';
 import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from '../types.js';
 import { userTokenInvalid, userTokenMissing } from './user-errors.js';
 import type { UserTokenValidator } from './user-token-validator.js';
+
+/**
+ * What `createAuthFetch` needs of an on-behalf-of provider: the provider behind it and each
+ * request's user's slot in it, so a client uses the same validation, cache and single flight.
+ */
+export interface UserSlots {
+  /** The on-behalf-of provider itself, as the middleware exposes it. */
+  readonly tokenProvider: TokenProvider;
+  readonly provider: AadTokenProvider;
+  /** The header the middleware sets (its `header` option). */
+  readonly header: string;
+  /**
+   * The slot of the request's user. Synchronous when the user token was validated before (the
+   * hot path); otherwise it validates it. Throws or rejects with `ERR_USER_TOKEN_MISSING`,
+   * `ERR_USER_TOKEN_INVALID` or `ERR_IDP_UNAVAILABLE` (keys unreachable).
+   */
+  slotFor(req: IncomingMessage): TargetState | Promise<TargetState>;
+  /** `token` unless the user token it was exchanged for has expired since: then `ERR_USER_TOKEN_INVALID`. */
+  usable(token: ProviderToken): ProviderToken;
+}
+
+const userSlots = new WeakMap<object, UserSlots>();
+
+/** An exchanged token is never used past the user token it came from, which may have expired while the exchange ran. */
+function unexpired(token: ProviderToken): ProviderToken {
+  if (Date.now() >= token.useUntilTimestamp) throw userTokenInvalid('expired');
+  return token;
+}
+
+/** The per-user slots of an on-behalf-of provider, or of the middleware it belongs to; `undefined` for anything else. */
+export function userSlotsOf(source: unknown): UserSlots | undefined {
+  if (source === null || (typeof source !== 'object' && typeof source !== 'function')) return undefined;
+  const provider = typeof source === 'function' ? (source as { tokenProvider?: unknown }).tokenProvider : source;
+  return typeof provider === 'object' && provider !== null ? userSlots.get(provider) : undefined;
+}
 
 /**
  * The `tokenProvider` of an `aadOnBehalfOf` middleware: `getToken(req)` resolves the
@@ -18,10 +55,22 @@ export class OnBehalfOfTokenProvider implements TokenProvider {
   /** The validated user of each request the middleware has seen: after it ran, the header holds the exchanged token. */
   readonly #users = new WeakMap<IncomingMessage, TokenTarget>();
 
-  constructor(provider: AadTokenProvider, validator: UserTokenValidator<TokenTarget>, readUserToken: (req: IncomingMessage) => string | undefined) {
+  constructor(
+    provider: AadTokenProvider,
+    validator: UserTokenValidator<TokenTarget>,
+    readUserToken: (req: IncomingMessage) => string | undefined,
+    header = 'authorization',
+  ) {
     this.#provider = provider;
     this.#validator = validator;
     this.#readUserToken = readUserToken;
+    userSlots.set(this, {
+      tokenProvider: this,
+      provider,
+      header,
+      slotFor: (req) => this.#slotFor(req),
+      usable: unexpired,
+    });
   }
 
   /** Called by the middleware once a request's user token is valid. */
@@ -30,11 +79,9 @@ export class OnBehalfOfTokenProvider implements TokenProvider {
   }
 
   async getToken(req?: IncomingMessage): Promise<AccessToken> {
-    const target = await this.#targetOf(req);
-    const slot = this.#provider.stateForTarget(target);
-    const token = this.#provider.cachedToken(slot) ?? (await this.#provider.acquireToken(slot));
-    if (Date.now() >= token.useUntilTimestamp) throw userTokenInvalid('expired');
-    return token;
+    if (req === undefined) throw userTokenMissing('getToken() of an on-behalf-of provider needs the request');
+    const slot = await this.#slotFor(req);
+    return this.#provider.cachedToken(slot) ?? unexpired(await this.#provider.acquireToken(slot));
   }
 
   peek(req?: IncomingMessage): AccessToken | undefined {
@@ -87,12 +134,18 @@ export class OnBehalfOfTokenProvider implements TokenProvider {
     await this.#provider.close();
   }
 
-  async #targetOf(req: IncomingMessage | undefined): Promise<TokenTarget> {
-    if (req === undefined) throw userTokenMissing('getToken() of an on-behalf-of provider needs the request');
+  /** Synchronous when the request's user is known (the middleware saw it, or its token was validated before). */
+  #slotFor(req: IncomingMessage): TargetState | Promise<TargetState> {
     const known = this.#users.get(req);
-    if (known !== undefined && Date.now() < known.notAfter!) return known;
+    if (known !== undefined) {
+      // After the middleware ran, the request's header holds the exchanged token, not the user's: only `known` names the user.
+      if (Date.now() >= known.notAfter!) throw userTokenInvalid('expired');
+      return this.#provider.stateForTarget(known);
+    }
     const userToken = this.#readUserToken(req);
     if (userToken === undefined) throw userTokenMissing('the request carries no user token');
-    return (await this.#validator.validate(userToken)).value;
+    const validated = this.#validator.cached(userToken);
+    if (validated !== undefined) return this.#provider.stateForTarget(validated.value);
+    return this.#validator.validate(userToken).then((user) => this.#provider.stateForTarget(user.value));
   }
 }
