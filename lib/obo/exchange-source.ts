@@ -1,6 +1,5 @@
-import type { AxiosResponse } from 'axios';
 import type { AadBackendAuthError } from '../errors.js';
-import { createTokenHttp, interpret, requestFailed } from '../sources/token-request.js';
+import type { TokenRequester } from '../sources/client-authentication.js';
 import type { FetchedToken, TokenSource, TokenTarget } from '../sources/token-source.js';
 import { userConsentRequired, userInteractionRequired, userTokenInvalid } from './user-errors.js';
 import { sanitiseClaims } from './www-authenticate.js';
@@ -16,57 +15,59 @@ const CONSENT_CODES = new Set(['AADSTS65001']);
 /** The assertion expired or is not yet valid at the IdP: the user token is at fault, not the gateway. */
 const ASSERTION_TIME_CODES = new Set(['AADSTS500133']);
 
+/** Form fields each exchange sets itself, beyond those every grant reserves: `tokenParameters` may not replace them. */
+export const EXCHANGE_RESERVED_PARAMETERS = ['requested_token_use', 'subject_token', 'subject_token_type'] as const;
+
 export interface ExchangeSourceOptions {
   readonly grant: ExchangeGrant;
   /** The token endpoint for a tenant (fixed for `token-exchange`). */
   readonly tokenEndpoint: (tenantId: string | undefined) => string;
-  /** Identifies authority, client and grant in cache keys. */
+  /** Identifies authority, client, grant and token parameters in cache keys. */
   readonly id: string;
-  readonly clientId: string;
-  readonly clientSecret: string;
+  /** Adds the client's authentication (secret, Basic, certificate, assertion) and posts the form. */
+  readonly requester: TokenRequester;
+  /** Extra form fields (`tokenParameters`), already checked against the reserved ones. */
+  readonly tokenParameters: readonly (readonly [string, string])[];
 }
 
 /**
  * Exchanges the user's token (the target's `assertion`) for a delegated token:
- * Entra on-behalf-of, or RFC 8693 token exchange. The same HTTP rules as the
- * client-credentials source: private axios instance, no redirects, bounded body.
+ * Entra on-behalf-of, or RFC 8693 token exchange. Posted by the same requester as
+ * app tokens, so every client authentication, proxy and CA applies; the user's
+ * token is scrubbed from whatever the IdP answers, like the client's credential.
  */
 export function createExchangeSource(options: ExchangeSourceOptions): TokenSource {
-  const { grant, clientId, clientSecret, tokenEndpoint } = options;
-  const http = createTokenHttp();
+  const { grant, requester, tokenEndpoint, tokenParameters } = options;
 
-  async function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
+  function fetchToken(target: TokenTarget, signal: AbortSignal): Promise<FetchedToken> {
     const assertion = target.assertion ?? '';
-    const scrub = (text: string): string => text.split(clientSecret).join('[REDACTED]').split(assertion || '\u0000').join('[REDACTED]');
-    const url = tokenEndpoint(target.tenantId);
     // Exactly the configured scopes: no openid, profile or offline_access, so no refresh token comes back.
+    const scope = target.scopes.join(' ');
     const form =
       grant === 'on-behalf-of'
-        ? new URLSearchParams({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', assertion, scope: target.scopes.join(' ') })
-        : new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token: assertion, subject_token_type: ACCESS_TOKEN_TYPE, scope: target.scopes.join(' ') });
-    form.set('client_id', clientId);
-    form.set('client_secret', clientSecret);
-    let response: AxiosResponse<string>;
-    try {
-      response = await http.post<string>(url, form.toString(), { signal });
-    } catch (error) {
-      throw requestFailed(error, url, signal, scrub);
-    }
-    const userError = userErrorOf(response);
-    if (userError !== undefined) throw userError;
-    return interpret(response, scrub);
+        ? new URLSearchParams({ grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', assertion, scope })
+        : new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token: assertion, subject_token_type: ACCESS_TOKEN_TYPE, scope });
+    for (const [name, value] of tokenParameters) form.append(name, value);
+    // The whole token and its signature alone: an IdP may echo either.
+    const secrets = [assertion, assertion.slice(assertion.lastIndexOf('.') + 1)];
+    return requester.postTokenRequest(form, tokenEndpoint(target.tenantId), signal, { secrets, refine: userErrorOf });
   }
 
   // Per-user grants: telemetry never makes a gauge series of them.
-  return { id: options.id, grant: grant === 'on-behalf-of' ? 'on_behalf_of' : 'token_exchange', fetchToken };
+  return {
+    id: options.id,
+    grant: grant === 'on-behalf-of' ? 'on_behalf_of' : 'token_exchange',
+    serverAddress: new URL(tokenEndpoint(undefined)).hostname,
+    fetchToken,
+  };
 }
 
-/** The OAuth errors that are the user's to resolve, read before the generic mapping. */
-function userErrorOf(response: AxiosResponse<string>): AadBackendAuthError | undefined {
-  if (response.status < 400 || response.status >= 500 || typeof response.data !== 'string') return undefined;
+/** The OAuth errors of a 4xx answer that are the user's to resolve, read before the generic mapping. */
+function userErrorOf(status: number, body: string): AadBackendAuthError | undefined {
+  if (status < 400 || status >= 500) return undefined;
   let answer: Record<string, unknown>;
   try {
-    const parsed: unknown = JSON.parse(response.data);
+    const parsed: unknown = JSON.parse(body);
     if (parsed === null || typeof parsed !== 'object') return undefined;
     answer = parsed as Record<string, unknown>;
   } catch {

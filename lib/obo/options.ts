@@ -6,10 +6,11 @@ import { definedOptions as definedOptionsChecked, hasMethods } from '../option-c
 import { check, headerName, integer, nonEmptyString } from '../options/checks.js';
 import type { ProviderSettings } from '../options/provider-options.js';
 import { DEFAULT_AUTHORITY_HOST } from '../options/source-options.js';
+import { CLIENT_CREDENTIAL_KEYS, parseClientCredentialOptions } from '../sources/client-credential-options.js';
 import type { TokenSource, TokenTarget } from '../sources/token-source.js';
 import type { AadBackendAuthLogger, ErrorHandler, TokenCache } from '../types.js';
 import { endpointProblem, scopesProblem, tenantProblem, toScopeList } from '../validation.js';
-import { createExchangeSource, type ExchangeGrant } from './exchange-source.js';
+import { createExchangeSource, EXCHANGE_RESERVED_PARAMETERS, type ExchangeGrant } from './exchange-source.js';
 import { userTokenMissing } from './user-errors.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, tenantIdOfIssuer, type UserTokenValidatorOptions } from './user-token-validator.js';
 import type { AadOnBehalfOfOptions } from './types.js';
@@ -35,6 +36,7 @@ const KEYS = [
   'timeoutMs',
   'logger',
   'onError',
+  ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof AadOnBehalfOfOptions)[];
 
 const PUBLIC_CLOUD = 'login.microsoftonline.com';
@@ -82,7 +84,12 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
   const grant = (o.grant ?? 'on-behalf-of') as ExchangeGrant;
   check('grant', grant === 'on-behalf-of' || grant === 'token-exchange' ? undefined : 'must be "on-behalf-of" or "token-exchange"');
   const clientId = nonEmptyString('clientId', o.clientId);
-  const clientSecret = nonEmptyString('clientSecret', o.clientSecret);
+  if (o.clientSecret === undefined && o.clientCertificate === undefined && o.clientAssertion === undefined) {
+    throw invalidOption('clientSecret', 'is required (or set "clientCertificate" or "clientAssertion")', 'aadOnBehalfOf');
+  }
+  // The same client authentication, token parameters, proxy and CA as app tokens; the exchange's own fields stay reserved.
+  const auth = parseClientCredentialOptions(o, clientId, { v1: false, reservedParameters: EXCHANGE_RESERVED_PARAMETERS, owner: 'aadOnBehalfOf' });
+  const exchange = { requester: auth.requester, tokenParameters: auth.tokenParameters };
 
   const scopes = toScopeList(o.scope);
   check('scope', o.scope === undefined ? 'is required: the delegated scope or scopes, such as "api://orders/Orders.Read"' : undefined);
@@ -103,7 +110,7 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
     const tokenUrl = o.tokenUrl as string;
     expectedIssuer = o.issuer as string;
     discoveryUrl = `${expectedIssuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    source = createExchangeSource({ grant, id: `${tokenUrl}|${clientId}|token-exchange`, clientId, clientSecret, tokenEndpoint: () => tokenUrl });
+    source = createExchangeSource({ ...exchange, grant, id: `${tokenUrl}|${clientId}|token-exchange${auth.idSuffix}`, tokenEndpoint: () => tokenUrl });
   } else {
     for (const exchangeOnly of ['tokenUrl', 'issuer']) {
       check(exchangeOnly, o[exchangeOnly] === undefined ? undefined : 'is only for grant "token-exchange"; Entra endpoints come from "authorityHost" and "tenantId"');
@@ -119,10 +126,9 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
     publicCloud = new URL(authority).hostname.toLowerCase() === PUBLIC_CLOUD;
     discoveryUrl = `${authority}/${encodeURIComponent(tenantId)}/v2.0/.well-known/openid-configuration`;
     source = createExchangeSource({
+      ...exchange,
       grant,
-      id: `${authority}|${clientId}|on-behalf-of`,
-      clientId,
-      clientSecret,
+      id: `${authority}|${clientId}|on-behalf-of${auth.idSuffix}`,
       tokenEndpoint: (tenant) => `${authority}/${encodeURIComponent(tenant ?? '')}/oauth2/v2.0/token`,
     });
   }
@@ -192,6 +198,8 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
       clockToleranceSeconds: MAX_CLOCK_TOLERANCE_SECONDS,
       maxEntries: maxUsers,
       timeoutMs,
+      // Discovery and keys come from the same authority, so through the same proxy and CA.
+      agents: auth.agents,
     },
     targetFor,
     readUserToken,

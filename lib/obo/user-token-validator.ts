@@ -1,9 +1,11 @@
-import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { AadBackendAuthError } from '../errors.js';
+import type { OutboundAgents } from '../sources/outbound-agent.js';
 import { createTokenHttp } from '../sources/token-request.js';
 import { isHeaderSafeToken } from '../token-response.js';
 import { endpointProblem } from '../validation.js';
+import { outboundFetch } from './outbound-fetch.js';
 import { keysUnavailable, userTokenInvalid } from './user-errors.js';
 
 /** The only algorithm Entra signs access tokens with; `none` and HMAC are refused before any key is looked at. */
@@ -49,6 +51,8 @@ export interface UserTokenValidatorOptions<T> {
   /** How many validated tokens are remembered (LRU). */
   readonly maxEntries: number;
   readonly timeoutMs: number;
+  /** How discovery and keys leave the process (the token requests' proxy and CA). @default direct, Node's roots */
+  readonly agents?: OutboundAgents | undefined;
   /** What a validated token is turned into, once. */
   readonly build: (token: string, expiresAt: number, payload: JWTPayload) => T;
   readonly verify?: VerifyFunction | undefined;
@@ -154,12 +158,12 @@ export class UserTokenValidator<T> {
   }
 
   async #readDiscovery(): Promise<Keys> {
-    const { discoveryUrl, timeoutMs, expectedIssuer, extraIssuers } = this.#options;
+    const { discoveryUrl, timeoutMs, expectedIssuer, extraIssuers, agents } = this.#options;
     this.#discoveries++;
     let status: number;
     let body: unknown;
     try {
-      const response = await createTokenHttp().get<string>(discoveryUrl, { timeout: timeoutMs });
+      const response = await createTokenHttp().get<string>(discoveryUrl, { timeout: timeoutMs, ...agents?.forUrl(discoveryUrl) });
       status = response.status;
       body = response.data;
     } catch (error) {
@@ -182,7 +186,7 @@ export class UserTokenValidator<T> {
       throw keysUnavailable(`discovery at ${discoveryUrl} names issuer ${issuer.slice(0, 200)}, not the configured one`);
     }
     // jose caches the keys, refetches at most once per 30 s for an unknown kid, and never follows redirects.
-    const jwks = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeoutMs });
+    const jwks = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeoutMs, ...(agents !== undefined && { [customFetch]: outboundFetch(agents) }) });
     return { jwks, issuers: [issuer, ...extraIssuers(issuer)] };
   }
 }

@@ -1,7 +1,7 @@
 import { AadBackendAuthError } from '../errors.js';
 import type { Awaitable } from '../types.js';
 import { JWT_BEARER_ASSERTION_TYPE, prepareCertificate, signClientAssertion, type PreparedCertificate } from './client-assertion.js';
-import { createFormPoster, type Scrub } from './token-request.js';
+import { createFormPoster, type RefineRejection, type Scrub } from './token-request.js';
 import type { OutboundAgents } from './outbound-agent.js';
 import type { FetchedToken } from './token-source.js';
 
@@ -10,6 +10,14 @@ export type ClientCredential =
   | { readonly method: 'client_secret_post' | 'client_secret_basic'; readonly secret: () => Awaitable<unknown> }
   | { readonly method: 'private_key_jwt'; readonly certificate: () => Awaitable<unknown> }
   | { readonly method: 'client_assertion'; readonly assertion: () => Awaitable<unknown> };
+
+/** What a grant adds to one token request beyond its form. */
+export interface GrantRequestOptions {
+  /** Values of the grant's form that must never show (the user's token of on-behalf-of), scrubbed like the credential. */
+  readonly secrets?: readonly string[] | undefined;
+  /** The grant's own mapping of 4xx answers, read before the generic one. */
+  readonly refine?: RefineRejection | undefined;
+}
 
 /**
  * Sends a grant's form to a token endpoint with the client's authentication, and
@@ -20,7 +28,7 @@ export interface TokenRequester {
    * `form` holds the grant's own fields (grant_type, scope, ...); `client_id` and the
    * credential are added here, on a copy. Rejects only with an `AadBackendAuthError`.
    */
-  postTokenRequest(form: URLSearchParams, endpoint: string, signal: AbortSignal): Promise<FetchedToken>;
+  postTokenRequest(form: URLSearchParams, endpoint: string, signal: AbortSignal, grant?: GrantRequestOptions): Promise<FetchedToken>;
 }
 
 /** What one read of the credential gave: how to apply it, what to scrub, and how to tell a rotation. */
@@ -150,23 +158,24 @@ export function createTokenRequester(clientId: string, credential: ClientCredent
   const post = createFormPoster(agents);
   const certificates = new Map<unknown, PreparedCertificate>();
 
-  async function attempt(material: Material, form: URLSearchParams, endpoint: string, signal: AbortSignal): Promise<FetchedToken> {
+  async function attempt(material: Material, form: URLSearchParams, endpoint: string, signal: AbortSignal, grant: GrantRequestOptions | undefined): Promise<FetchedToken> {
     const body = new URLSearchParams(form);
     const headers: Record<string, string> = {};
     await material.apply(body, headers, endpoint);
-    return post(endpoint, body, headers, signal, scrubber(material.secrets));
+    const secrets = grant?.secrets === undefined ? material.secrets : [...material.secrets, ...grant.secrets];
+    return post(endpoint, body, headers, signal, scrubber(secrets), grant?.refine);
   }
 
   return {
-    async postTokenRequest(form, endpoint, signal) {
+    async postTokenRequest(form, endpoint, signal, grant) {
       const first = await readMaterial(credential, clientId, signal, certificates);
       try {
-        return await attempt(first, form, endpoint, signal);
+        return await attempt(first, form, endpoint, signal, grant);
       } catch (error) {
         if (!mayBeRotation(error)) throw error;
         const second = await readMaterial(credential, clientId, signal, certificates);
         if (second.identity === first.identity) throw error;
-        return attempt(second, form, endpoint, signal);
+        return attempt(second, form, endpoint, signal, grant);
       }
     },
   };

@@ -10,8 +10,22 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Removes every secret a request carried from text the IdP sent back or an error holds. */
 export type Scrub = (text: string) => string;
 
+/**
+ * A grant's own reading of a 4xx answer, before the generic `ERR_IDP_REJECTED`: the
+ * on-behalf-of grant maps `interaction_required` and consent to the user's errors.
+ * `body` is already scrubbed. `undefined` leaves the answer to the generic mapping.
+ */
+export type RefineRejection = (status: number, body: string) => AadBackendAuthError | undefined;
+
 /** One form POST to a token endpoint, and what its answer means. */
-export type PostForm = (url: string, form: URLSearchParams, headers: Record<string, string>, signal: AbortSignal, scrub: Scrub) => Promise<FetchedToken>;
+export type PostForm = (
+  url: string,
+  form: URLSearchParams,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  scrub: Scrub,
+  refine?: RefineRejection,
+) => Promise<FetchedToken>;
 
 /**
  * The token request as a raw form POST through axios, the way the API Management
@@ -20,7 +34,7 @@ export type PostForm = (url: string, form: URLSearchParams, headers: Record<stri
  */
 export function createFormPoster(agents: OutboundAgents): PostForm {
   const http = createTokenHttp();
-  return async (url, form, headers, signal, scrub) => {
+  return async (url, form, headers, signal, scrub, refine) => {
     let response: AxiosResponse<string>;
     try {
       const { httpAgent, httpsAgent } = agents.forUrl(url);
@@ -28,7 +42,7 @@ export function createFormPoster(agents: OutboundAgents): PostForm {
     } catch (error) {
       throw requestFailed(error, url, signal, scrub);
     }
-    return interpret(response, scrub);
+    return interpret(response, scrub, refine);
   };
 }
 
@@ -46,7 +60,7 @@ export function createTokenHttp(): AxiosInstance {
 }
 
 /** A token endpoint's answer as a token, or the `AadBackendAuthError` it means. */
-export function interpret(response: AxiosResponse<string>, scrub: Scrub): FetchedToken {
+export function interpret(response: AxiosResponse<string>, scrub: Scrub, refine?: RefineRejection): FetchedToken {
   const { status } = response;
   const body = typeof response.data === 'string' ? response.data : '';
   if (status >= 200 && status < 300) {
@@ -59,6 +73,10 @@ export function interpret(response: AxiosResponse<string>, scrub: Scrub): Fetche
       idpStatus: status,
       retryAfterSeconds,
     });
+  }
+  if (refine !== undefined) {
+    const refined = refine(status, scrub(body));
+    if (refined !== undefined) throw refined;
   }
   const oauth = parseOAuthError(body, scrub);
   const reason = oauth === undefined ? `HTTP ${status}` : `HTTP ${status} ${describeOAuthError(oauth)}`;
