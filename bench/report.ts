@@ -120,8 +120,8 @@ export function renderReport(r: BenchResults): string {
     out.push(table(['p99 difference', 'Median of rounds, ms (min–max)'], Object.entries(obo.p99Deltas).map(([name, s]) => [name, range(s)])), '');
     out.push(
       table(
-        ['Process', `Token requests after each user's first request (must be ${obo.users})`, `Token requests at the end, emulator / provider (must be ${obo.users})`, `RS256 verifications (one per user token: ${obo.users})`, 'User tokens held (`stats().keys`)', 'Cache hits'],
-        obo.processes.map((p, i) => [String(i + 1), String(p.tokenRequestsAfterWarmUp), `${p.tokenRequests} / ${p.providerTokenRequests}`, String(p.verifications), String(p.keys), String(p.cacheHits)]),
+        ['Process', 'First requests failed', `Token requests after each user's first request (must be ${obo.users})`, `Token requests at the end, emulator / provider (must be ${obo.users})`, `RS256 verifications (one per user token: ${obo.users})`, 'User tokens held (`stats().keys`)', 'Cache hits'],
+        obo.processes.map((p, i) => [String(i + 1), String(p.firstRequestsFailed), String(p.tokenRequestsAfterWarmUp), `${p.tokenRequests} / ${p.providerTokenRequests}`, String(p.verifications), String(p.keys), String(p.cacheHits)]),
       ),
       '',
     );

@@ -98,10 +98,12 @@ function onBehalfOfTargets(r: BenchResults): TargetCheck[] {
   if (obo === undefined) {
     checks.push({ target: 'O: exactly 1 token request per user token', measured: '—', verdict: 'not measured' });
   } else {
-    const exact = obo.processes.every((p) => p.tokenRequests === obo.users && p.providerTokenRequests === obo.users && p.tokenRequestsAfterWarmUp === obo.users);
+    const exact = obo.processes.every(
+      (p) => p.firstRequestsFailed === 0 && p.tokenRequests === obo.users && p.providerTokenRequests === obo.users && p.tokenRequestsAfterWarmUp === obo.users,
+    );
     checks.push({
       target: `O: exactly 1 token request per user token (${obo.users} users)`,
-      measured: `per process, emulator / provider: ${obo.processes.map((p) => `${p.tokenRequests} / ${p.providerTokenRequests}`).join('; ')} (after every user's first request: ${obo.processes.map((p) => p.tokenRequestsAfterWarmUp).join(', ')})`,
+      measured: `per process, emulator / provider: ${obo.processes.map((p) => `${p.tokenRequests} / ${p.providerTokenRequests}`).join('; ')} (after every user's first request: ${obo.processes.map((p) => p.tokenRequestsAfterWarmUp).join(', ')}; first requests failed: ${obo.processes.map((p) => p.firstRequestsFailed).join(', ')})`,
       verdict: exact ? 'met' : 'not met',
     });
   }
