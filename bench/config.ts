@@ -1,6 +1,6 @@
 /** Every knob of `npm run bench`, from environment variables; `BENCH_QUICK=1` is a smoke run of a few seconds per scenario. */
 
-export const SCENARIOS = ['throughput', 'burst', 'refresh', 'memory', 'hot'] as const;
+export const SCENARIOS = ['throughput', 'obo', 'burst', 'refresh', 'memory', 'hot'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -23,6 +23,8 @@ export interface BenchConfig {
   readonly refreshSeconds: number;
   readonly refreshTokenSeconds: number;
   readonly memoryRequests: number;
+  /** Distinct user tokens rotating under load in the on-behalf-of scenario. */
+  readonly oboUsers: number;
   /** tinybench time per hot-path task, ms, split over its passes. */
   readonly hotTimeMs: number;
   /** Where results go (BENCH_RESULTS); empty to only print them. */
@@ -63,6 +65,7 @@ export function readConfig(): BenchConfig {
     refreshSeconds: number('BENCH_REFRESH_SECONDS', quick ? 13 : 30, 1),
     refreshTokenSeconds: number('BENCH_REFRESH_TOKEN_SECONDS', 6, 1),
     memoryRequests: number('BENCH_MEMORY_REQUESTS', quick ? 20_000 : 200_000, 1),
+    oboUsers: number('BENCH_OBO_USERS', 100, 1),
     hotTimeMs: number('BENCH_HOT_MS', quick ? 500 : 2000, 10),
     // A partial or quick run prints its report but leaves the full results alone.
     resultsFile: process.env.BENCH_RESULTS ?? (quick || process.env.BENCH_ONLY ? '' : 'bench/results.md'),

@@ -2,17 +2,22 @@
 import express, { type RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { Agent, createServer, type Server } from 'node:http';
-import { aadBackendAuth } from '../lib/index.js';
-import type { AadBackendAuthMiddleware } from '../lib/index.js';
+import { aadBackendAuth, aadOnBehalfOf } from '../lib/index.js';
+import type { TokenProviderStats } from '../lib/index.js';
+import { onBehalfOfInternals } from '../lib/obo/middleware.js';
 import { fixedToken, handWrittenCache, perRequestToken } from './hand-written.js';
 import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
 
 /**
  * `none`: A and A', the ceiling and its twin (the noise floor); `aadBackendAuth`: B;
  * `per-request`: C, the seed policy; `hand-cache`: D, the hand-written cache;
- * `fixed-token`: T, a token fetched once and set by a one-line middleware.
+ * `fixed-token`: T, a token fetched once and set by a one-line middleware;
+ * `aadOnBehalfOf`: O, each user's token exchanged on behalf of the user.
  */
-export type ContenderKind = 'none' | 'aadBackendAuth' | 'per-request' | 'hand-cache' | 'fixed-token';
+export type ContenderKind = 'none' | 'aadBackendAuth' | 'per-request' | 'hand-cache' | 'fixed-token' | 'aadOnBehalfOf';
+
+/** The delegated scope O asks for. */
+export const OBO_SCOPE = `${RESOURCE}/Orders.Read`;
 
 export interface ContenderSpec {
   readonly name: string;
@@ -24,18 +29,29 @@ export interface ContenderSpec {
   readonly purgeOnStatus?: number[];
 }
 
+/** What the benchmark reads from B or O. */
+export interface ContenderMiddleware {
+  readonly tokenProvider: { stats(): TokenProviderStats };
+}
+
 export interface Contender {
   readonly spec: ContenderSpec;
   readonly server: Server;
-  readonly middleware: AadBackendAuthMiddleware | undefined;
+  /** B's or O's middleware, for its provider's stats. */
+  readonly middleware: ContenderMiddleware | undefined;
+  /** O only: RS256 verifications of user tokens so far. */
+  readonly verifications: (() => number) | undefined;
 }
 
-async function authStep(spec: ContenderSpec): Promise<RequestHandler | AadBackendAuthMiddleware | undefined> {
+async function authStep(spec: ContenderSpec): Promise<RequestHandler | undefined> {
   if (spec.kind === 'none') return undefined;
-  const credentials = { authorityHost: spec.authorityHost!, tenantId: TENANT_ID, clientId: spec.clientId!, clientSecret: CLIENT_SECRET, resource: RESOURCE };
+  const identity = { authorityHost: spec.authorityHost!, tenantId: TENANT_ID, clientId: spec.clientId!, clientSecret: CLIENT_SECRET };
+  const credentials = { ...identity, resource: RESOURCE };
   switch (spec.kind) {
     case 'aadBackendAuth':
-      return aadBackendAuth({ ...credentials, ...(spec.purgeOnStatus === undefined ? {} : { purgeOnStatus: spec.purgeOnStatus }) });
+      return aadBackendAuth({ ...credentials, ...(spec.purgeOnStatus === undefined ? {} : { purgeOnStatus: spec.purgeOnStatus }) }) as unknown as RequestHandler;
+    case 'aadOnBehalfOf':
+      return aadOnBehalfOf({ ...identity, scope: OBO_SCOPE }) as unknown as RequestHandler;
     case 'per-request':
       return perRequestToken(credentials) as RequestHandler;
     case 'hand-cache':
@@ -54,8 +70,9 @@ export async function createContender(spec: ContenderSpec, backendUrl: string): 
   const agent = new Agent({ keepAlive: true });
   const proxy = createProxyMiddleware({ target: backendUrl, changeOrigin: true, agent }) as unknown as RequestHandler;
   if (auth === undefined) app.use(proxy);
-  else app.use(auth as RequestHandler, proxy);
-  const middleware = spec.kind === 'aadBackendAuth' ? (auth as AadBackendAuthMiddleware) : undefined;
+  else app.use(auth, proxy);
+  const middleware = spec.kind === 'aadBackendAuth' || spec.kind === 'aadOnBehalfOf' ? (auth as unknown as ContenderMiddleware) : undefined;
+  const validator = onBehalfOfInternals(auth)?.validator;
   // Listening happens in the caller, with a deep backlog.
-  return { spec, server: createServer(app), middleware };
+  return { spec, server: createServer(app), middleware, verifications: validator === undefined ? undefined : () => validator.verifications };
 }

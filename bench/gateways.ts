@@ -28,6 +28,10 @@ export interface ProviderStatsSample {
   readonly waits: number;
   readonly refreshes: number;
   readonly cacheHits: number;
+  /** Distinct targets held (for O: user tokens); absent from differences. */
+  readonly keys?: number;
+  /** O only: RS256 verifications of user tokens. */
+  readonly verifications?: number;
 }
 
 const argument = JSON.parse(process.argv[2]!) as GatewaysArgument;
@@ -53,10 +57,10 @@ serve(
     },
     providerStats(): Record<string, ProviderStatsSample> {
       const result: Record<string, ProviderStatsSample> = {};
-      for (const { spec, middleware } of contenders) {
+      for (const { spec, middleware, verifications } of contenders) {
         if (middleware === undefined) continue;
-        const { tokenRequests, waits, refreshes, cacheHits } = middleware.tokenProvider.stats();
-        result[spec.name] = { tokenRequests, waits, refreshes, cacheHits };
+        const { tokenRequests, waits, refreshes, cacheHits, keys } = middleware.tokenProvider.stats();
+        result[spec.name] = { tokenRequests, waits, refreshes, cacheHits, keys, ...(verifications === undefined ? {} : { verifications: verifications() }) };
       }
       return result;
     },

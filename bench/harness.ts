@@ -13,6 +13,8 @@ export interface Emulator {
   readonly url: string;
   /** Token requests the emulator received from `clientId`. */
   requestsFrom(clientId: string): Promise<TokenRequestRecord[]>;
+  /** `count` distinct users' tokens for the audience `aud`, signed by this emulator. */
+  issueUserTokens(count: number, aud: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function startHarness(idpLatencyMs: number): Promise<Harness> {
           const all = await upstream.call<TokenRequestRecord[]>('tokenRequests', { id });
           return all.filter((r) => r.clientId === clientId);
         },
+        issueUserTokens: (count, aud) => upstream.call<string[]>('issueUserTokens', { id, count, aud }),
         close: () => upstream.call('closeEmulator', { id }),
       };
     },

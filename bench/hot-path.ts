@@ -1,7 +1,8 @@
 /**
  * Child process: the hot path in ns per call, with tinybench. The middleware
- * handles requests while its token is cached; each batch of calls gets fresh
- * request and response objects, built outside the timed loop.
+ * handles requests while its token is cached (for aadOnBehalfOf: a warm user, whose
+ * token was validated and exchanged before); each batch of calls gets fresh request
+ * and response objects, built outside the timed loop.
  */
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,7 +12,8 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express from 'express';
 import { Bench } from 'tinybench';
-import { aadBackendAuth } from '../lib/index.js';
+import { aadBackendAuth, aadOnBehalfOf } from '../lib/index.js';
+import { onBehalfOfInternals } from '../lib/obo/middleware.js';
 import { startEntraEmulator } from '../lib/testing/index.js';
 import { handWrittenCache } from './hand-written.js';
 import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
@@ -39,14 +41,29 @@ export interface HotPathTask {
   readonly batches: number;
 }
 
+/** What the aadOnBehalfOf tasks cost beyond time: RS256 verifications while they ran (target 0). */
+export interface OboHotPath {
+  /** Distinct warm users in the rotating task. */
+  readonly users: number;
+  /** Middleware calls by the aadOnBehalfOf tasks once every user was warm (tinybench's warm-up included). */
+  readonly calls: number;
+  readonly verifications: number;
+  readonly tokenRequests: number;
+}
+
 export interface HotPathResult {
   readonly batch: number;
   readonly passes: number;
   readonly tasks: readonly HotPathTask[];
+  readonly obo: OboHotPath;
 }
 
 /** A request as it arrives, with a user's own bearer token that the middleware must replace. */
-const RAW_HEADERS = ['Host', '127.0.0.1:8080', 'User-Agent', 'bench', 'Accept', 'application/json', 'X-Request-Id', 'r-1', 'Authorization', 'Bearer inbound-user-token'];
+const rawHeaders = (authorization: string): string[] => ['Host', '127.0.0.1:8080', 'User-Agent', 'bench', 'Accept', 'application/json', 'X-Request-Id', 'r-1', 'Authorization', authorization];
+const RAW_HEADERS = rawHeaders('Bearer inbound-user-token');
+/** Warm users of the rotating aadOnBehalfOf task, as in the on-behalf-of steady load. */
+const OBO_USERS = 100;
+const OBO_CLIENT_ID = 'hot-obo';
 const noop = (): void => {};
 
 /** Node's http parser hands a request its raw headers this way; `req.headers` is then built lazily, property by property. */
@@ -63,11 +80,11 @@ const expressApp = express();
  * 'finish' is emitted after each call, so the cost of what the middleware armed
  * on it is counted too.
  */
-function realExchange(): Exchange {
+function realExchange(raw: string[] = RAW_HEADERS): Exchange {
   const req = new IncomingMessage(new Socket());
   req.method = 'GET';
   req.url = '/api/orders/42';
-  (req as unknown as ParsedRequest)._addHeaderLines(RAW_HEADERS, RAW_HEADERS.length);
+  (req as unknown as ParsedRequest)._addHeaderLines(raw, raw.length);
   // Built here, outside the timing: without the middleware, the proxy would build it anyway.
   void req.headers;
   const res = new ServerResponse(req);
@@ -93,13 +110,37 @@ interface Exchange {
 }
 
 async function run(args: { timeMs: number }): Promise<HotPathResult> {
-  const emulator = await startEntraEmulator({ tenants: [TENANT_ID], clients: [{ clientId: 'hot', clientSecret: CLIENT_SECRET }] });
+  const emulator = await startEntraEmulator({
+    tenants: [TENANT_ID],
+    clients: [
+      { clientId: 'hot', clientSecret: CLIENT_SECRET },
+      { clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET },
+    ],
+  });
   try {
     const common = { authorityHost: emulator.url, tenantId: TENANT_ID, clientId: 'hot', clientSecret: CLIENT_SECRET, resource: RESOURCE };
     const withPurge = aadBackendAuth(common);
     const withoutPurge = aadBackendAuth({ ...common, purgeOnStatus: [] });
     await withPurge.tokenProvider.getToken();
     await withoutPurge.tokenProvider.getToken();
+    // On behalf of the user, created (as B above) before metrics are on. Every user is validated
+    // and exchanged once here; the timed calls then find both the validation and the token cached.
+    const onBehalfOf = aadOnBehalfOf({ authorityHost: emulator.url, tenantId: TENANT_ID, clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET, scope: `${RESOURCE}/Orders.Read` });
+    const validator = onBehalfOfInternals(onBehalfOf)!.validator;
+    const userHeaders = await Promise.all(
+      Array.from({ length: OBO_USERS }, async (_, i) => rawHeaders(`Bearer ${await emulator.issueUserToken({ oid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, aud: `api://${OBO_CLIENT_ID}` })}`)),
+    );
+    for (const raw of userHeaders) {
+      const { req, res } = realExchange(raw);
+      await new Promise<void>((resolve, reject) => onBehalfOf(req, res, (err?: unknown) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))))));
+      if (req.headers.authorization === raw[raw.length - 1]) throw new Error('aadOnBehalfOf forwarded the user token');
+    }
+    let oboCalls = 0;
+    const verificationsBefore = validator.verifications;
+    const tokenRequestsBefore = onBehalfOf.tokenProvider.stats().tokenRequests;
+    let nextUser = 0;
+    const warmUser = (): Exchange => realExchange(userHeaders[0]!);
+    const rotatingUsers = (): Exchange => realExchange(userHeaders[nextUser++ % OBO_USERS]!);
     // Metrics on: a MeterProvider (read as Prometheus would) registered before this middleware is created.
     // The ones above got the API's no-op meter, which they keep: a meter never changes after creation.
     const meterProvider = new MeterProvider({ readers: [new PrometheusExporter({ preventServerStart: true })] });
@@ -121,7 +162,7 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
     const warm = realExchange();
     await new Promise<void>((resolve) => handWritten(warm.req, warm.res, () => resolve()));
 
-    const timed = (handler: Handler, exchange: () => Exchange, asynchronous: boolean) => async () => {
+    const timed = (handler: Handler, exchange: () => Exchange, asynchronous: boolean, counted?: () => void) => async () => {
       const built = performance.now();
       const exchanges = Array.from({ length: BATCH }, exchange);
       const target = nexts + BATCH;
@@ -134,6 +175,7 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
       if (asynchronous) while (nexts < target) await Promise.resolve();
       const elapsed = performance.now() - start;
       if (nexts !== target) throw new Error('next() was not called once per request');
+      counted?.();
       // The sample is the timed loop per call; the time budget counts building the objects too.
       return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: performance.now() - built };
     };
@@ -146,6 +188,11 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
     bench.add('aadBackendAuth, default, metrics on (OpenTelemetry SDK)', timed(withMetrics as unknown as Handler, realExchange, false));
     bench.add('D, hand-written cache (async)', timed(handWritten, realExchange, true));
     bench.add('aadBackendAuth, default, on fake objects', timed(withPurge as unknown as Handler, fakeExchange, false));
+    const countObo = (): void => {
+      oboCalls += BATCH;
+    };
+    bench.add('aadOnBehalfOf, one warm user', timed(onBehalfOf as unknown as Handler, warmUser, false, countObo));
+    bench.add(`aadOnBehalfOf, ${OBO_USERS} warm users in turn`, timed(onBehalfOf as unknown as Handler, rotatingUsers, false, countObo));
     const passes = new Map<string, { median: number; min: number; p99: number; batches: number }[]>();
     for (let pass = 0; pass < PASSES; pass++) {
       bench.reset();
@@ -171,7 +218,13 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
         batches: list.reduce((sum, p) => sum + p.batches, 0),
       };
     });
-    return { batch: BATCH, passes: PASSES, tasks };
+    const obo: OboHotPath = {
+      users: OBO_USERS,
+      calls: oboCalls,
+      verifications: validator.verifications - verificationsBefore,
+      tokenRequests: onBehalfOf.tokenProvider.stats().tokenRequests - tokenRequestsBefore,
+    };
+    return { batch: BATCH, passes: PASSES, tasks, obo };
   } finally {
     await emulator.close();
   }

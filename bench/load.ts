@@ -10,6 +10,8 @@ export interface LoadOptions {
   readonly amount?: number;
   /** Keep each request's start time (epoch ms), for the refresh-boundary windows. */
   readonly recordStarts?: boolean;
+  /** `Authorization` header values, one per request in turn (each user's token, say). */
+  readonly authorizations?: readonly string[];
 }
 
 export interface LoadResult {
@@ -26,6 +28,19 @@ export interface LoadResult {
   readonly starts: number[];
 }
 
+/** autocannon builds each request through `setupRequest`: this one hands out the next Authorization value. */
+function rotatingAuthorization(values: readonly string[]): autocannon.Request[] {
+  let turn = 0;
+  return [
+    {
+      setupRequest: (request: autocannon.Request) => {
+        request.headers = { ...request.headers, authorization: values[turn++ % values.length]! };
+        return request;
+      },
+    },
+  ];
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
   const starts: number[] = [];
@@ -39,6 +54,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         sampleInt: 100,
         ...(options.amount === undefined ? { duration: options.duration ?? 1 } : { amount: options.amount }),
         timeout: 30,
+        ...(options.authorizations === undefined ? {} : { requests: rotatingAuthorization(options.authorizations) }),
       },
       (error: unknown, res) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(res)),
     );

@@ -19,6 +19,7 @@ const GATEWAY_LABELS: Record<string, string> = {
   B: 'B — aadBackendAuth',
   C: 'C — token request on every request (seed policy)',
   D: 'D — hand-written `{ token, expiresAt }` cache',
+  O: 'O — aadOnBehalfOf, a token per user',
 };
 
 export function renderReport(r: BenchResults): string {
@@ -36,7 +37,7 @@ export function renderReport(r: BenchResults): string {
   out.push(
     `- Settings: ${c.processes} gateway process(es) × ${c.rounds} rounds × ${c.roundSeconds} s per gateway, ${c.warmupSeconds} s warm-up, ${c.connections} connections; ` +
       `IdP latency ${c.idpLatencyMs} ms; cold burst ${c.burstRequests} × ${c.burstRepeats}; refresh ${c.refreshTokenSeconds} s tokens for ${c.refreshSeconds} s; ` +
-      `memory after ${c.memoryRequests} requests; hot path ${c.hotTimeMs} ms per task`,
+      `memory after ${c.memoryRequests} requests; on behalf of ${c.oboUsers} users; hot path ${c.hotTimeMs} ms per task`,
   );
   out.push(
     `- Processes: the gateways in one child process${r.pinned ? ' pinned with `taskset -c 1`' : ' (not pinned: taskset or a second core missing)'}, ` +
@@ -88,6 +89,42 @@ export function renderReport(r: BenchResults): string {
       '',
     );
     out.push(`B's provider counted ${tp.bProviderTokenRequests.join(', ')} token request(s) per process (the emulator agrees above).`, '');
+  }
+
+  const obo = r.obo;
+  if (obo !== undefined) {
+    out.push('## On behalf of the user', '');
+    out.push(
+      `A (no auth), A' (its twin) and O (\`aadOnBehalfOf\`) live in one gateway process, fresh for each of ${c.processes} process(es). Each request carries the next of ${obo.users} distinct user tokens ` +
+        '(signed by the emulator, one user each), and all three gateways get the same requests: A forwards the user token, O validates it (jose, RS256), ' +
+        'exchanges it on behalf of the user and forwards the delegated token instead. ' +
+        `Before any timing, every user makes one request, so that O makes its ${obo.users} exchanges (IdP latency ${c.idpLatencyMs} ms each) outside the rounds. ` +
+        `Then ${c.warmupSeconds} s of warm-up and ${c.rounds} rounds of ${c.roundSeconds} s per gateway, in rotating order. req/s, p50, p99 and CPU time per request are medians over all rounds; ` +
+        'ratios are taken within a round, then the median (min–max) over rounds is shown, and the median per process, then across processes.',
+      '',
+    );
+    out.push(
+      table(
+        ['Gateway', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/request', 'Failed'],
+        Object.entries(obo.gateways).map(([name, g]) => [GATEWAY_LABELS[name] ?? name, f(g.rps, 0), f(g.p50), f(g.p99), f(g.cpuPerRequest, 0), String(g.failed)]),
+      ),
+      '',
+    );
+    out.push(
+      table(
+        ['Ratio', 'req/s: median of rounds (min–max)', 'req/s: median across processes (min–max)', 'CPU per request: median of rounds (min–max)'],
+        Object.entries(obo.ratios).map(([name, s]) => [name, range(s), range(obo.ratiosAcrossProcesses[name]!), range(obo.cpuRatios[name]!)]),
+      ),
+      '',
+    );
+    out.push(table(['p99 difference', 'Median of rounds, ms (min–max)'], Object.entries(obo.p99Deltas).map(([name, s]) => [name, range(s)])), '');
+    out.push(
+      table(
+        ['Process', 'First requests failed', `Token requests after each user's first request (must be ${obo.users})`, `Token requests at the end, emulator / provider (must be ${obo.users})`, `RS256 verifications (one per user token: ${obo.users})`, 'User tokens held (`stats().keys`)', 'Cache hits'],
+        obo.processes.map((p, i) => [String(i + 1), String(p.firstRequestsFailed), String(p.tokenRequestsAfterWarmUp), `${p.tokenRequests} / ${p.providerTokenRequests}`, String(p.verifications), String(p.keys), String(p.cacheHits)]),
+      ),
+      '',
+    );
   }
 
   const b = r.burst;
@@ -146,7 +183,10 @@ export function renderReport(r: BenchResults): string {
       'tinybench, the middleware called directly with a cached token on real node:http objects as Express hands them over ' +
         "(an IncomingMessage with parsed headers, including an inbound Authorization to replace; a ServerResponse with the server's own " +
         "'finish' listener; both with Express's prototypes), 'finish' emitted after each call so that what the middleware armed on it " +
-        `is paid too. The last row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). Each sample is the mean of a batch of ${h.batch} calls on fresh objects; ${h.passes} passes run the tasks in turn.`,
+        `is paid too. The "on fake objects" row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). ` +
+        "The metrics-on row's middleware was created after an OpenTelemetry SDK `MeterProvider` (with a Prometheus reader) was registered, so it records on real instruments; the others hold the API's no-op meter. " +
+        `The aadOnBehalfOf rows carry a user's bearer token (signed by the emulator) and start with every user warm: validated and exchanged once before timing; the second one takes ${h.obo.users} users in turn. ` +
+        `Each sample is the mean of a batch of ${h.batch} calls on fresh objects; ${h.passes} passes run the tasks in turn.`,
       '',
     );
     out.push(
@@ -156,6 +196,7 @@ export function renderReport(r: BenchResults): string {
       ),
       '',
     );
+    out.push(`aadOnBehalfOf with warm users: ${h.obo.verifications} RS256 verifications and ${h.obo.tokenRequests} token requests in ${h.obo.calls} calls (target 0 and 0).`, '');
   }
 
   const mem = r.memory;

@@ -4,6 +4,7 @@ import type { HotPathResult } from './hot-path.js';
 import type { Machine } from './machine.js';
 import type { BurstResult } from './scenarios/burst.js';
 import type { MemoryResult } from './scenarios/memory.js';
+import type { OboResult } from './scenarios/obo.js';
 import type { RefreshResult } from './scenarios/refresh.js';
 import type { ThroughputResult } from './scenarios/throughput.js';
 
@@ -19,6 +20,7 @@ export interface BenchResults {
   /** Seconds each scenario took. */
   readonly durations: Partial<Record<Scenario, number>>;
   throughput?: ThroughputResult;
+  obo?: OboResult;
   burst?: BurstResult;
   refresh?: RefreshResult;
   memory?: MemoryResult;

@@ -14,6 +14,7 @@ import type { BenchResults } from './results.js';
 import { burst } from './scenarios/burst.js';
 import { hotPath } from './scenarios/hot.js';
 import { memory } from './scenarios/memory.js';
+import { onBehalfOf } from './scenarios/obo.js';
 import { refresh } from './scenarios/refresh.js';
 import { throughput } from './scenarios/throughput.js';
 import { checkTargets } from './targets.js';
@@ -53,6 +54,9 @@ try {
     switch (scenario) {
       case 'throughput':
         results.throughput = await throughput(config, harness, log);
+        break;
+      case 'obo':
+        results.obo = await onBehalfOf(config, harness, log);
         break;
       case 'burst':
         results.burst = await burst(config, harness, log);

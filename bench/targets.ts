@@ -87,5 +87,42 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       verdict: slowest < 1000 ? 'met' : 'not met',
     });
   }
+  checks.push(...onBehalfOfTargets(r));
+  return checks;
+}
+
+/** Issue 11: one exchange and one RS256 verification per user token, none per request once a user is warm. */
+function onBehalfOfTargets(r: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const obo = r.obo;
+  if (obo === undefined) {
+    checks.push({ target: 'O: exactly 1 token request per user token', measured: '—', verdict: 'not measured' });
+  } else {
+    const exact = obo.processes.every(
+      (p) => p.firstRequestsFailed === 0 && p.tokenRequests === obo.users && p.providerTokenRequests === obo.users && p.tokenRequestsAfterWarmUp === obo.users,
+    );
+    checks.push({
+      target: `O: exactly 1 token request per user token (${obo.users} users)`,
+      measured: `per process, emulator / provider: ${obo.processes.map((p) => `${p.tokenRequests} / ${p.providerTokenRequests}`).join('; ')} (after every user's first request: ${obo.processes.map((p) => p.tokenRequestsAfterWarmUp).join(', ')}; first requests failed: ${obo.processes.map((p) => p.firstRequestsFailed).join(', ')})`,
+      verdict: exact ? 'met' : 'not met',
+    });
+  }
+  const hot = r.hot?.obo;
+  const warm = r.hot?.tasks.filter((t) => t.name.startsWith('aadOnBehalfOf')) ?? [];
+  if (obo === undefined && hot === undefined) {
+    checks.push({ target: 'O: no RS256 verification per request with a warm user', measured: '—', verdict: 'not measured' });
+  } else {
+    const parts: string[] = [];
+    let met = true;
+    if (obo !== undefined) {
+      parts.push(`steady load: ${obo.processes.map((p) => p.verifications).join(', ')} verifications per process for ${obo.users} users`);
+      met &&= obo.processes.every((p) => p.verifications === obo.users);
+    }
+    if (hot !== undefined) {
+      parts.push(`hot path: ${hot.verifications} verifications and ${hot.tokenRequests} token requests in ${hot.calls} calls (${warm.map((t) => `${t.name.replace('aadOnBehalfOf, ', '')}: ${f(t.medianNs, 0)} ns`).join('; ')})`);
+      met &&= hot.verifications === 0 && hot.tokenRequests === 0;
+    }
+    checks.push({ target: 'O: no RS256 verification per request with a warm user', measured: parts.join('; '), verdict: met ? 'met' : 'not met' });
+  }
   return checks;
 }

@@ -45,6 +45,11 @@ serve(
     tokenRequests(args: { id: number }): TokenRequestRecord[] {
       return emulators.get(args.id)!.tokenRequests.map((r) => ({ clientId: r.form['client_id'] ?? '', receivedAt: r.receivedAt }));
     },
+    /** Signed user tokens, as a SPA would send them: one per user, each with its own `oid`. */
+    issueUserTokens(args: { id: number; count: number; aud: string }): Promise<string[]> {
+      const emulator = emulators.get(args.id)!;
+      return Promise.all(Array.from({ length: args.count }, (_, i) => emulator.issueUserToken({ oid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: `User ${i}`, aud: args.aud })));
+    },
     async closeEmulator(args: { id: number }): Promise<void> {
       await emulators.get(args.id)?.close();
       emulators.delete(args.id);

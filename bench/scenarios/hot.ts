@@ -9,6 +9,7 @@ export async function hotPath(config: BenchConfig, log: (line: string) => void):
   try {
     const result = await child.call<HotPathResult>('run', { timeMs: config.hotTimeMs });
     for (const task of result.tasks) log(`  hot path ${task.name}: ${task.medianNs.toFixed(0)} ns/call (passes ${task.passMinNs.toFixed(0)}–${task.passMaxNs.toFixed(0)}, fastest batch ${task.minNs.toFixed(0)})`);
+    log(`  hot path aadOnBehalfOf, warm users: ${result.obo.verifications} RS256 verifications, ${result.obo.tokenRequests} token requests in ${result.obo.calls} calls`);
     return result;
   } finally {
     await child.stop();

@@ -5,46 +5,19 @@
 import type { BenchConfig } from '../config.js';
 import type { ContenderSpec } from '../contenders.js';
 import type { Harness } from '../harness.js';
-import { runLoad } from '../load.js';
-import { median, spread, summarizeLatencies, type Spread } from '../stats.js';
+import { runRounds, summarizeGateway, summarizeRatios, type RatioSummary, type RoundSample, type RoundsSummary } from '../rounds.js';
 
 export const GATEWAYS = ['A', "A'", 'T', 'B', 'C', 'D'] as const;
 export type GatewayName = (typeof GATEWAYS)[number];
 
-/** One gateway's numbers in one round. */
-export interface RoundSample {
-  readonly process: number;
-  readonly round: number;
-  readonly gateway: GatewayName;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  /** CPU time of the gateway process per 2xx answer, µs. */
-  readonly cpuPerRequest: number;
-  readonly failed: number;
-}
-
-export interface GatewaySummary {
-  readonly rps: number;
-  readonly cpuPerRequest: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly failed: number;
+export interface GatewaySummary extends RoundsSummary {
   /** Token requests per gateway process (warm-up included), as the emulator counted them. */
   readonly tokenRequests: readonly number[];
 }
 
-export interface ThroughputResult {
-  readonly samples: readonly RoundSample[];
+export interface ThroughputResult extends RatioSummary {
+  readonly samples: readonly RoundSample<GatewayName>[];
   readonly gateways: Record<GatewayName, GatewaySummary>;
-  /** Per-round ratios of req/s, over every round of every process. */
-  readonly ratios: Record<string, Spread>;
-  /** The same ratios, median per process, then spread across processes. */
-  readonly ratiosAcrossProcesses: Record<string, Spread>;
-  /** Per-round ratios of CPU time per request (lower is cheaper). */
-  readonly cpuRatios: Record<string, Spread>;
-  /** Per-round p99 differences, ms. */
-  readonly p99Deltas: Record<string, Spread>;
   /** B's own count (provider stats) per process, to cross-check the emulator. */
   readonly bProviderTokenRequests: readonly number[];
 }
@@ -78,13 +51,8 @@ function specs(process: number, authorityHost: string): ContenderSpec[] {
   ];
 }
 
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const k = by % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
-}
-
 export async function throughput(config: BenchConfig, harness: Harness, log: (line: string) => void): Promise<ThroughputResult> {
-  const samples: RoundSample[] = [];
+  const samples: RoundSample<GatewayName>[] = [];
   const tokenRequests: Record<GatewayName, number[]> = { A: [], "A'": [], T: [], B: [], C: [], D: [] };
   const bProviderTokenRequests: number[] = [];
   for (let p = 0; p < config.processes; p++) {
@@ -94,23 +62,7 @@ export async function throughput(config: BenchConfig, harness: Harness, log: (li
     const gateways = await harness.startGateways(processSpecs);
     const { urls } = gateways.ready;
     try {
-      for (const gateway of GATEWAYS) {
-        if (config.warmupSeconds > 0) await runLoad({ url: urls[gateway]!, connections: config.connections, duration: config.warmupSeconds });
-      }
-      for (let round = 0; round < config.rounds; round++) {
-        for (const gateway of rotate(GATEWAYS, round + p)) {
-          const cpuBefore = await gateways.call<number>('cpuMicros');
-          const load = await runLoad({ url: urls[gateway]!, connections: config.connections, duration: config.roundSeconds });
-          const cpuPerRequest = ((await gateways.call<number>('cpuMicros')) - cpuBefore) / load.ok;
-          const latency = summarizeLatencies(load.latencies);
-          samples.push({ process: p, round, gateway, rps: load.rps, p50: latency.p50, p99: latency.p99, cpuPerRequest, failed: load.failed });
-        }
-        const line = GATEWAYS.map((g) => {
-          const sample = samples.find((s) => s.process === p && s.round === round && s.gateway === g)!;
-          return `${g} ${Math.round(sample.rps)} (${Math.round(sample.cpuPerRequest)} µs)`;
-        });
-        log(`  process ${p + 1}/${config.processes} round ${round + 1}/${config.rounds}: ${line.join('  ')} req/s (CPU per request)`);
-      }
+      samples.push(...(await runRounds(config, { process: p, gateways: GATEWAYS, urls, cpuMicros: () => gateways.call<number>('cpuMicros') }, log)));
       for (const spec of processSpecs) {
         tokenRequests[spec.name as GatewayName].push(spec.clientId === undefined ? 0 : (await emulator.requestsFrom(spec.clientId)).length);
       }
@@ -125,43 +77,16 @@ export async function throughput(config: BenchConfig, harness: Harness, log: (li
 }
 
 function summarize(
-  samples: readonly RoundSample[],
+  samples: readonly RoundSample<GatewayName>[],
   tokenRequests: Record<GatewayName, number[]>,
   bProviderTokenRequests: number[],
   processes: number,
 ): ThroughputResult {
-  const of = (gateway: GatewayName): RoundSample[] => samples.filter((s) => s.gateway === gateway);
   const gateways = Object.fromEntries(
     GATEWAYS.map((g) => {
-      const mine = of(g);
-      const summary: GatewaySummary = {
-        rps: median(mine.map((s) => s.rps)),
-        cpuPerRequest: median(mine.map((s) => s.cpuPerRequest)),
-        p50: median(mine.map((s) => s.p50)),
-        p99: median(mine.map((s) => s.p99)),
-        failed: mine.reduce((sum, s) => sum + s.failed, 0),
-        tokenRequests: tokenRequests[g],
-      };
+      const summary: GatewaySummary = { ...summarizeGateway(samples, g), tokenRequests: tokenRequests[g] };
       return [g, summary];
     }),
   ) as Record<GatewayName, GatewaySummary>;
-
-  // Pair the samples of the same process and round.
-  const paired = (a: GatewayName, b: GatewayName, value: (x: RoundSample, y: RoundSample) => number, process?: number): number[] =>
-    of(a)
-      .filter((x) => process === undefined || x.process === process)
-      .map((x) => value(x, samples.find((y) => y.gateway === b && y.process === x.process && y.round === x.round)!));
-
-  const ratios: Record<string, Spread> = {};
-  const ratiosAcrossProcesses: Record<string, Spread> = {};
-  for (const [name, [a, b]] of Object.entries(RATIOS)) {
-    ratios[name] = spread(paired(a, b, (x, y) => x.rps / y.rps));
-    const perProcess = Array.from({ length: processes }, (_, p) => median(paired(a, b, (x, y) => x.rps / y.rps, p)));
-    ratiosAcrossProcesses[name] = spread(perProcess);
-  }
-  const cpuRatios: Record<string, Spread> = {};
-  for (const [name, [a, b]] of Object.entries(RATIOS)) cpuRatios[name] = spread(paired(a, b, (x, y) => x.cpuPerRequest / y.cpuPerRequest));
-  const p99Deltas: Record<string, Spread> = {};
-  for (const [name, [a, b]] of Object.entries(P99_DELTAS)) p99Deltas[name] = spread(paired(a, b, (x, y) => x.p99 - y.p99));
-  return { samples, gateways, ratios, ratiosAcrossProcesses, cpuRatios, p99Deltas, bProviderTokenRequests };
+  return { samples, gateways, ...summarizeRatios(samples, processes, RATIOS, P99_DELTAS), bProviderTokenRequests };
 }
