@@ -73,6 +73,8 @@ export class UserTokenValidator<T> {
   readonly #options: UserTokenValidatorOptions<T>;
   readonly #verify: VerifyFunction;
   readonly #validated: LRUCache<string, Remembered<T>>;
+  /** Validations under way, so concurrent first requests with one token run RS256 once. */
+  readonly #validating = new Map<string, Promise<ValidatedUser<T>>>();
   #keys: Promise<Keys> | undefined;
   #discoveryFailure: { readonly error: AadBackendAuthError; readonly until: number } | undefined;
   #verifications = 0;
@@ -108,6 +110,17 @@ export class UserTokenValidator<T> {
   async validate(token: string): Promise<ValidatedUser<T>> {
     const hit = this.cached(token);
     if (hit !== undefined) return hit;
+    let pending = this.#validating.get(token);
+    if (pending === undefined) {
+      pending = this.#validateUncached(token);
+      this.#validating.set(token, pending);
+      const settled = (): void => void this.#validating.delete(token);
+      pending.then(settled, settled);
+    }
+    return pending;
+  }
+
+  async #validateUncached(token: string): Promise<ValidatedUser<T>> {
     // Cheap checks first: garbage, `alg: none` and HMAC never cost a discovery or a JWKS read.
     if (!isHeaderSafeToken(token)) throw userTokenInvalid('not a JWT');
     let alg: unknown;

@@ -78,6 +78,8 @@ describe('aadOnBehalfOf: one exchange per user token, never shared', () => {
       expect(claimsOf(bearer(seen.headers.authorization))).to.include({ oid: `user-${user}` });
     }
     expect(new Set(stack.backend.received.map((r) => r.headers.authorization)).size).to.equal(40);
+    // Concurrent first requests with one user token share its validation too: RS256 once per user.
+    expect(onBehalfOfInternals(stack.auth)!.validator.verifications).to.equal(40);
   });
 
   it('runs RS256 once per user token: a warm user costs no verification per request', async () => {
