@@ -1,6 +1,7 @@
 /** Query parameter names that carry a bearer token (RFC 6750 §2.3; SignalR and others read it first). */
 const TOKEN_PARAMETER = 'access_token';
-const MAY_NAME_IT = /access|%/i;
+/** Global, so `lastIndex` starts the search at the query without slicing the URL. */
+const MAY_NAME_IT = /access|%/gi;
 
 function decodedName(pair: string): string {
   const name = pair.split('=', 1)[0]!.replace(/\+/g, ' ');
@@ -18,7 +19,9 @@ function decodedName(pair: string): string {
  */
 export function withoutAccessToken(url: string): string | undefined {
   const q = url.indexOf('?');
-  if (q === -1 || !MAY_NAME_IT.test(url.slice(q + 1))) return undefined;
+  if (q === -1) return undefined;
+  MAY_NAME_IT.lastIndex = q + 1;
+  if (!MAY_NAME_IT.test(url)) return undefined;
   const hash = url.indexOf('#', q);
   const query = url.slice(q + 1, hash === -1 ? undefined : hash);
   const pairs = query.split('&');
