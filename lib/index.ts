@@ -22,6 +22,7 @@ export type {
   AadBackendAuthOptions,
   AccessToken,
   Awaitable,
+  ClientCredentialOptions,
   CredentialAccessToken,
   CredentialGetTokenOptions,
   ErrorHandler,

@@ -11,29 +11,14 @@ export type ErrorHandler<Req extends IncomingMessage = IncomingMessage, Res exte
   next: (err?: unknown) => void,
 ) => void;
 
-/** Options of {@link createTokenProvider}: where tokens come from and how they are kept. */
-export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMessage> {
-  /**
-   * Directory (tenant) id: a GUID or a verified domain such as `contoso.onmicrosoft.com`.
-   * Required for the client-secret flow unless `tokenUrl` is set. May be a function of the request.
-   * `common`, `organizations` and `consumers` are refused: app tokens need a real tenant.
-   * @default undefined
-   */
-  tenantId?: PerRequest<string, Req> | undefined;
-  /**
-   * The application (client) id of the BFF's app registration. Required unless `credential` is set.
-   * With `credential` and a `cache` shared between processes (Redis), set it to the credential's
-   * client id, with `tenantId`, so that the shared key names the whole identity. In-process, a
-   * credential object is its own identity, whatever its `clientId`.
-   * @default undefined
-   */
-  clientId?: string | undefined;
+/** How the client proves who it is to the token endpoint, and how it reaches it: shared by every entry point. */
+export interface ClientCredentialOptions {
   /**
    * The client secret, or a function that returns it (from a file or a vault), called for
-   * every token request. When the IdP answers `invalid_client` (AADSTS7000215, 7000222),
+   * every token request (every exchange, for `aadOnBehalfOf`). When the IdP answers `invalid_client` (AADSTS7000215, 7000222),
    * the function is called once more at once and the request retried if the secret changed,
    * so a rotation costs no outage. Set one of `clientSecret`, `clientCertificate` and
-   * `clientAssertion`, unless `credential` is set. Never logged.
+   * `clientAssertion` (or, for `aadBackendAuth`, `credential`). Never logged.
    * @default undefined
    */
   clientSecret?: string | (() => Awaitable<string>) | undefined;
@@ -65,29 +50,49 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
    * Extra form fields of every token request, such as Auth0's `audience` or an RFC 8707
    * `resource` indicator. They are part of the cache key. Fields the package sets itself
    * (`grant_type`, `client_id`, `client_secret`, `client_assertion*`, `scope`, `assertion`)
-   * are refused, and so is `resource` with an Entra v1 `tokenUrl`.
+   * are refused, and so is `resource` with an Entra v1 `tokenUrl`; `aadOnBehalfOf` also refuses
+   * `requested_token_use`, `subject_token` and `subject_token_type`.
    * @default undefined (none)
    */
   tokenParameters?: Readonly<Record<string, string>> | undefined;
   /**
-   * The proxy for token requests: a URL such as `http://proxy.corp:3128` (https is tunnelled
+   * The proxy for token requests (and, for `aadOnBehalfOf`, OpenID discovery and keys): a URL such as `http://proxy.corp:3128` (https is tunnelled
    * with CONNECT), or `false` to ignore the environment. Loopback token endpoints are always
    * reached directly.
    * @default undefined (`https_proxy`/`HTTPS_PROXY` and `no_proxy`/`NO_PROXY`, lower case first, read for every token request)
    */
   proxy?: string | false | undefined;
   /**
-   * An agent for token requests that decides proxying and TLS itself (an `HttpsProxyAgent`, say).
+   * An agent for the same requests as `proxy` that decides proxying and TLS itself (an `HttpsProxyAgent`, say).
    * Loopback token endpoints are still reached directly. Not with `proxy` or `ca`.
    * @default undefined
    */
   agent?: Agent | undefined;
   /**
-   * Extra CA certificates (PEM) trusted for token requests, added to Node's own roots: a
+   * Extra CA certificates (PEM) trusted for the same requests as `proxy`, added to Node's own roots: a
    * private CA, or a TLS-inspecting proxy's. No `NODE_EXTRA_CA_CERTS` needed.
    * @default undefined (Node's roots only)
    */
   ca?: string | Buffer | readonly (string | Buffer)[] | undefined;
+}
+
+/** Options of {@link createTokenProvider}: where tokens come from and how they are kept. */
+export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMessage> extends ClientCredentialOptions {
+  /**
+   * Directory (tenant) id: a GUID or a verified domain such as `contoso.onmicrosoft.com`.
+   * Required for the client-secret flow unless `tokenUrl` is set. May be a function of the request.
+   * `common`, `organizations` and `consumers` are refused: app tokens need a real tenant.
+   * @default undefined
+   */
+  tenantId?: PerRequest<string, Req> | undefined;
+  /**
+   * The application (client) id of the BFF's app registration. Required unless `credential` is set.
+   * With `credential` and a `cache` shared between processes (Redis), set it to the credential's
+   * client id, with `tenantId`, so that the shared key names the whole identity. In-process, a
+   * credential object is its own identity, whatever its `clientId`.
+   * @default undefined
+   */
+  clientId?: string | undefined;
   /**
    * Any `TokenCredential` from `@azure/identity` (`DefaultAzureCredential`,
    * `ManagedIdentityCredential`, `ClientCertificateCredential`, ...), used in place of

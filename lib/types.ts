@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AadBackendAuthError } from './errors.js';
 
-export type { AadBackendAuthOptions, ErrorHandler, TokenProviderOptions } from './option-types.js';
+export type { AadBackendAuthOptions, ClientCredentialOptions, ErrorHandler, TokenProviderOptions } from './option-types.js';
 
 /** The options the package passes to {@link TokenCredential.getToken}. */
 export interface CredentialGetTokenOptions {
