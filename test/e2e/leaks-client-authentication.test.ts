@@ -4,12 +4,11 @@
 // echoes what it was sent, and every log line, error message, stack, util.inspect and JSON
 // is searched for the material.
 import { expect } from 'chai';
-import createDebug from 'debug';
-import { format, inspect } from 'node:util';
 import { createTokenProvider, MemoryTokenCache, type TokenProvider, type TokenProviderOptions } from '../../lib/index.js';
 import { basicAuthorization } from '../../lib/sources/client-authentication.js';
 import { DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { makeCertificate, type TestCertificate } from '../helpers/certificates.js';
+import { captureArtefact, captureDebugOutput } from '../helpers/leak-capture.js';
 
 const CLIENT_ID = '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b';
 const SENTINEL = 'SENTINEL:secret%9f2b~basic';
@@ -20,33 +19,19 @@ describe('nothing leaks: private keys, client assertions and the Basic header', 
   let stranger: TestCertificate;
   const lines: string[] = [];
   const artefacts: string[] = [];
-  let previousLog: typeof createDebug.log;
-  let previousDebug: string;
+  let restoreDebug: () => void = () => undefined;
 
   before(async () => {
     [registered, stranger] = await Promise.all([makeCertificate('leak client'), makeCertificate('leak stranger')]);
     idp = await startEntraEmulator({ clients: [{ clientId: CLIENT_ID, clientSecret: SENTINEL, certificate: registered.certificate }] });
-    previousDebug = createDebug.disable();
-    createDebug.enable('aad-backend-auth*');
-    previousLog = createDebug.log;
-    createDebug.log = (...args: unknown[]) => lines.push(`debug module: ${format(...args)}`);
+    restoreDebug = captureDebugOutput(lines);
   });
   after(async () => {
-    createDebug.log = previousLog;
-    createDebug.disable();
-    if (previousDebug !== '') createDebug.enable(previousDebug);
+    restoreDebug();
     await idp.close();
   });
 
-  function capture(value: unknown, label: string): void {
-    artefacts.push(`${label} inspect: ${inspect(value, { depth: Infinity, showHidden: true })}`);
-    try {
-      artefacts.push(`${label} json: ${JSON.stringify(value)}`);
-    } catch (error) {
-      artefacts.push(`${label} json threw: ${(error as Error).message}`);
-    }
-    if (value instanceof Error) artefacts.push(`${label} message: ${value.message}`, `${label} stack: ${value.stack ?? ''}`);
-  }
+  const capture = (value: unknown, label: string): void => captureArtefact(artefacts, value, label);
 
   /** Runs one flow, captures everything it shows, and returns the provider's result. */
   async function flow(options: Partial<TokenProviderOptions>): Promise<'token' | 'error'> {

@@ -5,9 +5,7 @@
 // token and the credential in every field, even inside a claims challenge; every log line,
 // error message, stack, util.inspect, JSON, client answer and challenge header is searched.
 import { expect } from 'chai';
-import createDebug from 'debug';
 import type { IncomingMessage } from 'node:http';
-import { format, inspect } from 'node:util';
 import { aadOnBehalfOf, type AadOnBehalfOfOptions } from '../../lib/index.js';
 import { basicAuthorization } from '../../lib/sources/client-authentication.js';
 import { DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator, type Fault } from '../../lib/testing/index.js';
@@ -15,6 +13,7 @@ import { makeCertificate, type TestCertificate } from '../helpers/certificates.j
 import { startGateway } from '../helpers/gateway.js';
 import { ORDERS_SCOPE } from '../helpers/on-behalf-of.js';
 import { startBackend, type Backend } from '../helpers/servers.js';
+import { captureArtefact, captureDebugOutput } from '../helpers/leak-capture.js';
 
 const CLIENT_ID = '5d6e7f80-91a2-4c3d-8e4f-5a6b7c8d9e0f';
 const SENTINEL = 'SENTINEL:obo%secret~basic';
@@ -27,35 +26,21 @@ describe('nothing leaks from aadOnBehalfOf: user tokens, private keys, client as
   const lines: string[] = [];
   const artefacts: string[] = [];
   const userTokens: string[] = [];
-  let previousLog: typeof createDebug.log;
-  let previousDebug: string;
+  let restoreDebug: () => void = () => undefined;
 
   before(async () => {
     [registered, stranger] = await Promise.all([makeCertificate('obo leak client'), makeCertificate('obo leak stranger')]);
     idp = await startEntraEmulator({ clients: [{ clientId: CLIENT_ID, clientSecret: SENTINEL, certificate: registered.certificate }] });
     backend = await startBackend();
-    previousDebug = createDebug.disable();
-    createDebug.enable('aad-backend-auth*');
-    previousLog = createDebug.log;
-    createDebug.log = (...args: unknown[]) => lines.push(`debug module: ${format(...args)}`);
+    restoreDebug = captureDebugOutput(lines);
   });
   after(async () => {
-    createDebug.log = previousLog;
-    createDebug.disable();
-    if (previousDebug !== '') createDebug.enable(previousDebug);
+    restoreDebug();
     await backend.close();
     await idp.close();
   });
 
-  function capture(value: unknown, label: string): void {
-    artefacts.push(`${label} inspect: ${inspect(value, { depth: Infinity, showHidden: true })}`);
-    try {
-      artefacts.push(`${label} json: ${JSON.stringify(value)}`);
-    } catch (error) {
-      artefacts.push(`${label} json threw: ${(error as Error).message}`);
-    }
-    if (value instanceof Error) artefacts.push(`${label} message: ${value.message}`, `${label} stack: ${value.stack ?? ''}`);
-  }
+  const capture = (value: unknown, label: string): void => captureArtefact(artefacts, value, label);
 
   async function userToken(): Promise<string> {
     const token = await idp.issueUserToken({ aud: `api://${CLIENT_ID}`, oid: `leak-${userTokens.length}` });

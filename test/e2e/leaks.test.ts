@@ -5,16 +5,15 @@
 // the AADSTS code and the correlation id.
 import type { AccessToken as AzureAccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { expect } from 'chai';
-import createDebug from 'debug';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { format, inspect } from 'node:util';
 import { createTokenProvider, type AadBackendAuthOptions } from '../../lib/index.js';
 import { MemoryTokenCache } from '../../lib/memory-cache.js';
 import { DEFAULT_CLIENT_ID, startEntraEmulator, type EntraEmulator, type Fault } from '../../lib/testing/index.js';
 import { startRig, type Answer, type Rig } from '../helpers/fault-rig.js';
 import { refusedPort, startRecordingServer, type RecordingServer } from '../helpers/hostile-servers.js';
 import { watchProcess } from '../helpers/process-watch.js';
+import { captureArtefact, captureDebugOutput } from '../helpers/leak-capture.js';
 
 const SENTINEL = 'SENTINEL-SECRET-9f2b';
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
@@ -29,19 +28,7 @@ const otherTokens: string[] = [];
 let flowStart = 0;
 let artefactStart = 0;
 
-function capture(value: unknown, label: string): void {
-  artefacts.push(`${label} inspect: ${inspect(value, { depth: Infinity, showHidden: true })}`);
-  try {
-    artefacts.push(`${label} json: ${JSON.stringify(value)}`);
-  } catch (error) {
-    artefacts.push(`${label} json threw: ${(error as Error).message}`);
-  }
-  artefacts.push(`${label} string: ${String(value)}`);
-  if (value instanceof Error) {
-    artefacts.push(`${label} message: ${value.message}`, `${label} stack: ${value.stack ?? ''}`);
-    if (value.cause !== undefined) capture(value.cause, `${label} cause`);
-  }
-}
+const capture = (value: unknown, label: string): void => captureArtefact(artefacts, value, label);
 
 function captureAnswer(answer: Answer, label: string): void {
   artefacts.push(`${label} status ${answer.status} headers ${JSON.stringify([...answer.headers])} body ${answer.text}`);
@@ -83,8 +70,7 @@ describe('nothing leaks: sentinel secret, verbose logging, every artefact search
   let shortIdp: EntraEmulator;
   let recorder: RecordingServer;
   let rig: Rig | undefined;
-  let previousDebug: string;
-  let previousLog: typeof createDebug.log;
+  let restoreDebug: () => void = () => undefined;
   const writes: { stream: NodeJS.WriteStream; write: NodeJS.WriteStream['write'] }[] = [];
 
   before(async () => {
@@ -93,10 +79,7 @@ describe('nothing leaks: sentinel secret, verbose logging, every artefact search
     idp = await startEntraEmulator({ clients });
     shortIdp = await startEntraEmulator({ clients, tokenLifetimeSeconds: 3 });
     recorder = await startRecordingServer();
-    previousDebug = createDebug.disable();
-    createDebug.enable('aad-backend-auth*');
-    previousLog = createDebug.log;
-    createDebug.log = (...args: unknown[]) => lines.push(`debug module: ${format(...args)}`);
+    restoreDebug = captureDebugOutput(lines);
     // Anything the package might print on its own goes through stdout or stderr.
     for (const stream of [process.stdout, process.stderr]) {
       const write = stream.write;
@@ -117,9 +100,7 @@ describe('nothing leaks: sentinel secret, verbose logging, every artefact search
   });
   after(async () => {
     for (const { stream, write } of writes) stream.write = write;
-    createDebug.log = previousLog;
-    createDebug.disable();
-    if (previousDebug !== '') createDebug.enable(previousDebug);
+    restoreDebug();
     await Promise.all([idp.close(), shortIdp.close(), recorder.close()]);
     watch.uninstall();
   });
