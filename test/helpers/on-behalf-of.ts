@@ -1,15 +1,7 @@
 import { generateKeyPair, SignJWT } from 'jose';
 import { aadOnBehalfOf, type AadOnBehalfOfMiddleware, type AadOnBehalfOfOptions } from '../../lib/index.js';
-import {
-  DEFAULT_CLIENT_ID,
-  DEFAULT_CLIENT_SECRET,
-  DEFAULT_TENANT_ID,
-  startEntraEmulator,
-  type EntraEmulator,
-  type EntraEmulatorOptions,
-} from '../../lib/testing/index.js';
-import { startGateway, type ExpressMajor, type Gateway, type ProxyMajor } from './gateway.js';
-import { startBackend, type Backend } from './servers.js';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, type EntraEmulator } from '../../lib/testing/index.js';
+import { startStackWith, type StackOf, type StackVersions } from './setup.js';
 
 export const ORDERS_SCOPE = 'api://orders/Orders.Read';
 
@@ -25,35 +17,11 @@ export function oboOptions(idp: EntraEmulator, extra: Partial<AadOnBehalfOfOptio
   };
 }
 
-export interface OboStack {
-  readonly idp: EntraEmulator;
-  readonly backend: Backend;
-  readonly gateway: Gateway;
-  readonly auth: AadOnBehalfOfMiddleware;
-  close(): Promise<void>;
-}
+export type OboStack = StackOf<AadOnBehalfOfMiddleware>;
 
 /** Emulated IdP, a real backend, and Express + aadOnBehalfOf + http-proxy-middleware on `/api`. */
-export async function startOboStack(
-  options: { emulator?: EntraEmulatorOptions; auth?: (idp: EntraEmulator) => Partial<AadOnBehalfOfOptions>; express?: ExpressMajor; proxy?: ProxyMajor } = {},
-): Promise<OboStack> {
-  const idp = await startEntraEmulator(options.emulator);
-  const backend = await startBackend();
-  const auth = aadOnBehalfOf(oboOptions(idp, options.auth?.(idp)));
-  const versions = { ...(options.express && { express: options.express }), ...(options.proxy && { proxy: options.proxy }) };
-  const gateway = await startGateway([{ path: '/api', auth, target: backend.url }], versions);
-  return {
-    idp,
-    backend,
-    gateway,
-    auth,
-    async close() {
-      await auth.tokenProvider.close();
-      await gateway.close();
-      await backend.close();
-      await idp.close();
-    },
-  };
+export function startOboStack(options: StackVersions & { auth?: (idp: EntraEmulator) => Partial<AadOnBehalfOfOptions> } = {}): Promise<OboStack> {
+  return startStackWith((idp) => aadOnBehalfOf(oboOptions(idp, options.auth?.(idp))), options);
 }
 
 /** The JSON payload of a JWT, unverified (for assertions about what the backend got). */

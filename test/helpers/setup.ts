@@ -8,7 +8,7 @@ import {
   type EntraEmulatorOptions,
 } from '../../lib/testing/index.js';
 import { MemoryTokenCache } from '../../lib/memory-cache.js';
-import { startGateway, type ExpressMajor, type Gateway, type ProxyMajor } from './gateway.js';
+import { startGateway, type ExpressMajor, type Gateway, type GatewayRoute, type ProxyMajor } from './gateway.js';
 import { startBackend, type Backend } from './servers.js';
 
 /** Options for a middleware that talks to `idp` with the emulator's default app registration. */
@@ -25,23 +25,33 @@ export function emulatorOptions(idp: EntraEmulator, extra: Partial<AadBackendAut
   };
 }
 
-export interface Stack {
+/** The whole path: emulated IdP, a real backend, and Express + an auth middleware + http-proxy-middleware on `/api`. */
+export interface StackOf<M> {
   readonly idp: EntraEmulator;
   readonly backend: Backend;
   readonly gateway: Gateway;
-  readonly auth: AadBackendAuthMiddleware;
+  readonly auth: M;
   close(): Promise<void>;
 }
 
-/** The whole path: emulated IdP, a real backend, and Express + middleware + http-proxy-middleware on `/api`. */
-export async function startStack(
-  options: { emulator?: EntraEmulatorOptions; auth?: Partial<AadBackendAuthOptions>; express?: ExpressMajor; proxy?: ProxyMajor } = {},
-): Promise<Stack> {
+export type Stack = StackOf<AadBackendAuthMiddleware>;
+
+export interface StackVersions {
+  readonly emulator?: EntraEmulatorOptions;
+  readonly express?: ExpressMajor;
+  readonly proxy?: ProxyMajor;
+}
+
+/** Starts the stack with the middleware `makeAuth` builds against the emulator. */
+export async function startStackWith<M extends { readonly tokenProvider: { close(): Promise<void> } }>(
+  makeAuth: (idp: EntraEmulator) => M,
+  options: StackVersions = {},
+): Promise<StackOf<M>> {
   const idp = await startEntraEmulator(options.emulator);
   const backend = await startBackend();
-  const auth = aadBackendAuth(emulatorOptions(idp, options.auth));
+  const auth = makeAuth(idp);
   const versions = { ...(options.express && { express: options.express }), ...(options.proxy && { proxy: options.proxy }) };
-  const gateway = await startGateway([{ path: '/api', auth, target: backend.url }], versions);
+  const gateway = await startGateway([{ path: '/api', auth: auth as unknown as GatewayRoute['auth'], target: backend.url }], versions);
   return {
     idp,
     backend,
@@ -54,6 +64,11 @@ export async function startStack(
       await idp.close();
     },
   };
+}
+
+/** The whole path with `aadBackendAuth` on `/api`. */
+export async function startStack(options: StackVersions & { auth?: Partial<AadBackendAuthOptions> } = {}): Promise<Stack> {
+  return startStackWith((idp) => aadBackendAuth(emulatorOptions(idp, options.auth)), options);
 }
 
 /** The raw token from an `Authorization: Bearer` header value. */
