@@ -2,31 +2,13 @@ import { expect } from 'chai';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type Server } from 'node:http';
-import { inspect } from 'node:util';
 import { AadBackendAuthError, aadBackendAuth, createAuthFetch, createTokenProvider, type AuthFetch } from '../../lib/index.js';
-import { DEFAULT_CLIENT_SECRET, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
+import { startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { startGateway } from '../helpers/gateway.js';
 import { INVALID_TOKEN, claimsChallenge, startScriptedBackend, type ScriptedBackend } from '../helpers/scripted-backend.js';
 import { close, listen } from '../helpers/servers.js';
 import { emulatorOptions } from '../helpers/setup.js';
-
-const CAE_CLAIMS = { access_token: { nbf: { essential: true, value: '1700000000' } } };
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected a rejection');
-}
-
-/** Neither the secret nor any issued token appears anywhere a thrown error can be looked at. */
-function expectNoLeak(error: unknown, idp: EntraEmulator): void {
-  const views = [inspect(error, { depth: 10, showHidden: true }), JSON.stringify(error) ?? '', String((error as Error).stack), String(error)];
-  const secrets = [DEFAULT_CLIENT_SECRET, ...idp.issued.map((t) => t.token), ...idp.issued.map((t) => t.token.split('.')[2]!)];
-  for (const view of views) for (const secret of secrets) expect(view).not.to.include(secret);
-}
+import { CAE_CLAIMS, expectNoLeak, rejection } from '../helpers/client-checks.js';
 
 describe('createAuthFetch with the real fetch (undici)', () => {
   let idp: EntraEmulator;

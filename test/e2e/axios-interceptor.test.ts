@@ -1,30 +1,11 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
-import { inspect } from 'node:util';
 import { AadBackendAuthError, aadBackendAuth, createTokenProvider, useAadBackendAuth, type TokenProvider } from '../../lib/index.js';
-import { DEFAULT_CLIENT_SECRET, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
+import { startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { INVALID_TOKEN, claimsChallenge, startScriptedBackend, type ScriptedBackend } from '../helpers/scripted-backend.js';
 import { emulatorOptions } from '../helpers/setup.js';
-
-const CAE_CLAIMS = { access_token: { nbf: { essential: true, value: '1700000000' } } };
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected a rejection');
-}
-
-/** Neither the secret nor any issued token appears in anything the error carries. */
-function expectNoLeak(error: unknown, idp: EntraEmulator): void {
-  const asJson = error instanceof AxiosError ? JSON.stringify(error.toJSON()) : (JSON.stringify(error) ?? '');
-  const views = [inspect(error, { depth: 12, showHidden: true }), asJson, String((error as Error).stack), String(error)];
-  const secrets = [DEFAULT_CLIENT_SECRET, ...idp.issued.map((t) => t.token), ...idp.issued.map((t) => t.token.split('.')[2]!)];
-  for (const view of views) for (const secret of secrets) expect(view).not.to.include(secret);
-}
+import { CAE_CLAIMS, expectNoLeak, rejection } from '../helpers/client-checks.js';
 
 describe('useAadBackendAuth: the axios interceptor, with real axios', () => {
   let idp: EntraEmulator;
