@@ -9,6 +9,7 @@ import { INVALID_TOKEN, claimsChallenge, startScriptedBackend, type ScriptedBack
 import { close, listen } from '../helpers/servers.js';
 import { emulatorOptions } from '../helpers/setup.js';
 import { CAE_CLAIMS, expectNoLeak, rejection } from '../helpers/client-checks.js';
+import { startupErrorOf } from '../helpers/startup-error.js';
 
 describe('createAuthFetch with the real fetch (undici)', () => {
   let idp: EntraEmulator;
@@ -290,21 +291,12 @@ describe('createAuthFetch with the real fetch (undici)', () => {
   });
 
   it('refuses a bad source or option at start-up, naming it', () => {
-    const startup = (fn: () => unknown): AadBackendAuthError => {
-      try {
-        fn();
-      } catch (error) {
-        expect(error).to.be.instanceOf(AadBackendAuthError).and.to.include({ code: 'ERR_INVALID_OPTION' });
-        return error as AadBackendAuthError;
-      }
-      return expect.fail('expected a throw');
-    };
-    expect(startup(() => createAuthFetch((() => undefined) as never)).message).to.include('"source"');
-    expect(startup(() => createAuthFetch({ getToken: async () => ({}) } as never)).message).to.include('"source"');
-    expect(startup(() => createAuthFetch(emulatorOptions(idp), { retryOnUnauthorized: 'no' as never })).message).to.include('"retryOnUnauthorized"');
-    expect(startup(() => createAuthFetch(emulatorOptions(idp), { fetch: 1 as never })).message).to.include('"fetch"');
-    expect(startup(() => createAuthFetch(emulatorOptions(idp), { retry: true } as never)).message).to.include('"retry"');
-    expect(startup(() => createAuthFetch(emulatorOptions(idp, { clientCapabilities: 'cp1' as never }))).message).to.include('"clientCapabilities"');
+    expect(startupErrorOf(() => createAuthFetch((() => undefined) as never)).message).to.include('"source"');
+    expect(startupErrorOf(() => createAuthFetch({ getToken: async () => ({}) } as never)).message).to.include('"source"');
+    expect(startupErrorOf(() => createAuthFetch(emulatorOptions(idp), { retryOnUnauthorized: 'no' as never })).message).to.include('"retryOnUnauthorized"');
+    expect(startupErrorOf(() => createAuthFetch(emulatorOptions(idp), { fetch: 1 as never })).message).to.include('"fetch"');
+    expect(startupErrorOf(() => createAuthFetch(emulatorOptions(idp), { retry: true } as never)).message).to.include('"retry"');
+    expect(startupErrorOf(() => createAuthFetch(emulatorOptions(idp, { clientCapabilities: 'cp1' as never }))).message).to.include('"clientCapabilities"');
   });
 });
 

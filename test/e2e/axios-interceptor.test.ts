@@ -6,6 +6,7 @@ import { startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.
 import { INVALID_TOKEN, claimsChallenge, startScriptedBackend, type ScriptedBackend } from '../helpers/scripted-backend.js';
 import { emulatorOptions } from '../helpers/setup.js';
 import { CAE_CLAIMS, expectNoLeak, rejection } from '../helpers/client-checks.js';
+import { startupErrorOf } from '../helpers/startup-error.js';
 
 describe('useAadBackendAuth: the axios interceptor, with real axios', () => {
   let idp: EntraEmulator;
@@ -177,17 +178,8 @@ describe('useAadBackendAuth: the axios interceptor, with real axios', () => {
     expect((await api.get('/shared')).status).to.equal(200);
     expect(idp.tokenRequests).to.have.length(1);
 
-    const startup = (fn: () => unknown): AadBackendAuthError => {
-      try {
-        fn();
-      } catch (error) {
-        expect(error).to.be.instanceOf(AadBackendAuthError).and.to.include({ code: 'ERR_INVALID_OPTION' });
-        return error as AadBackendAuthError;
-      }
-      return expect.fail('expected a throw');
-    };
     const perRequest = emulatorOptions(idp, { tenantId: () => 'contoso.onmicrosoft.com' });
-    expect(startup(() => useAadBackendAuth(axios.create(), perRequest)).message).to.include('createAuthFetch');
-    expect(startup(() => useAadBackendAuth(axios.create(), emulatorOptions(idp), { retryOnUnauthorized: 1 as never })).message).to.include('"retryOnUnauthorized"');
+    expect(startupErrorOf(() => useAadBackendAuth(axios.create(), perRequest)).message).to.include('createAuthFetch');
+    expect(startupErrorOf(() => useAadBackendAuth(axios.create(), emulatorOptions(idp), { retryOnUnauthorized: 1 as never })).message).to.include('"retryOnUnauthorized"');
   });
 });

@@ -1,19 +1,11 @@
 import { expect } from 'chai';
 import { AadBackendAuthError, aadBackendAuth, createTokenProvider, type AadBackendAuthOptions } from '../../lib/index.js';
+import { startupErrorOf } from '../helpers/startup-error.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const base: AadBackendAuthOptions = { tenantId: TENANT, clientId: 'client-id', clientSecret: 'shh-secret', resource: 'api://orders' };
 
-function startupError(options: unknown): AadBackendAuthError {
-  try {
-    aadBackendAuth(options as AadBackendAuthOptions);
-  } catch (error) {
-    expect(error).to.be.instanceOf(AadBackendAuthError);
-    expect((error as AadBackendAuthError).code).to.equal('ERR_INVALID_OPTION');
-    return error as AadBackendAuthError;
-  }
-  expect.fail('expected aadBackendAuth() to throw');
-}
+const startupError = (options: unknown): AadBackendAuthError => startupErrorOf(() => aadBackendAuth(options as AadBackendAuthOptions));
 
 describe('options validation at start-up', () => {
   it('accepts a complete client-secret configuration', () => {

@@ -5,6 +5,7 @@ import { Agent } from 'node:http';
 import { AadBackendAuthError, aadOnBehalfOf, type AadOnBehalfOfOptions } from '../../../lib/index.js';
 import { parseOnBehalfOfOptions } from '../../../lib/obo/options.js';
 import { makeCertificate, type TestCertificate } from '../../helpers/certificates.js';
+import { startupErrorOf } from '../../helpers/startup-error.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const base: AadOnBehalfOfOptions = { tenantId: TENANT, clientId: 'bff-client', scope: 'api://orders/Orders.Read' };
@@ -16,16 +17,7 @@ const exchange: AadOnBehalfOfOptions = {
   issuer: 'https://kc.example/realms/r',
 };
 
-function startupError(options: unknown): AadBackendAuthError {
-  try {
-    aadOnBehalfOf(options as AadOnBehalfOfOptions);
-  } catch (error) {
-    expect(error).to.be.instanceOf(AadBackendAuthError);
-    expect((error as AadBackendAuthError).code).to.equal('ERR_INVALID_OPTION');
-    return error as AadBackendAuthError;
-  }
-  expect.fail('expected aadOnBehalfOf() to throw');
-}
+const startupError = (options: unknown): AadBackendAuthError => startupErrorOf(() => aadOnBehalfOf(options as AadOnBehalfOfOptions));
 
 describe('aadOnBehalfOf client credentials at start-up', () => {
   let certificate: TestCertificate;

@@ -1,20 +1,12 @@
 import { expect } from 'chai';
 import { AadBackendAuthError, aadOnBehalfOf, type AadOnBehalfOfOptions } from '../../../lib/index.js';
 import { parseOnBehalfOfOptions } from '../../../lib/obo/options.js';
+import { startupErrorOf } from '../../helpers/startup-error.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const base: AadOnBehalfOfOptions = { tenantId: TENANT, clientId: 'bff-client', clientSecret: 'shh-secret', scope: 'api://orders/Orders.Read' };
 
-function startupError(options: unknown): AadBackendAuthError {
-  try {
-    aadOnBehalfOf(options as AadOnBehalfOfOptions);
-  } catch (error) {
-    expect(error).to.be.instanceOf(AadBackendAuthError);
-    expect((error as AadBackendAuthError).code).to.equal('ERR_INVALID_OPTION');
-    return error as AadBackendAuthError;
-  }
-  expect.fail('expected aadOnBehalfOf() to throw');
-}
+const startupError = (options: unknown): AadBackendAuthError => startupErrorOf(() => aadOnBehalfOf(options as AadOnBehalfOfOptions));
 
 describe('aadOnBehalfOf options at start-up', () => {
   it('accepts an Entra configuration and an RFC 8693 one', () => {
