@@ -32,6 +32,18 @@ async function waitForText(page: Page, selector: string, expected: string): Prom
   );
 }
 
+/** Debian's chromium, headless; skips the suite when it is missing, except under CI=true. */
+async function launchChromium(suite: Mocha.Context): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env['CI'] === 'true') throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install -y chromium)`);
+    console.log(`      skipped: ${CHROMIUM} not found; install the Debian package chromium`);
+    suite.skip();
+  }
+  mkdirSync(OUTPUT, { recursive: true });
+  // Playwright gives every launch a fresh, temporary profile (user data dir).
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+}
+
 describe('the example page in a real browser (Debian chromium)', function () {
   this.timeout(60_000);
   let browser: Browser | undefined;
@@ -40,14 +52,7 @@ describe('the example page in a real browser (Debian chromium)', function () {
   const problems: string[] = [];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env['CI'] === 'true') throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install -y chromium)`);
-      console.log(`      skipped: ${CHROMIUM} not found; install the Debian package chromium`);
-      this.skip();
-    }
-    mkdirSync(OUTPUT, { recursive: true });
-    // Playwright gives every launch a fresh, temporary profile (user data dir).
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+    browser = await launchChromium(this);
     example = await startExample({ mode: 'local', port: 0, host: '127.0.0.1' });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
     page = await context.newPage();
@@ -134,13 +139,7 @@ describe('the live chart in a real browser (Debian chromium)', function () {
   let example: RunningExample | undefined;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env['CI'] === 'true') throw new Error(`${CHROMIUM} not found: install the Debian package chromium (apt-get install -y chromium)`);
-      console.log(`      skipped: ${CHROMIUM} not found; install the Debian package chromium`);
-      this.skip();
-    }
-    mkdirSync(OUTPUT, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+    browser = await launchChromium(this);
     // 4 s tokens: the BFF refreshes them after 2 s, so the chart shows a refresh within the test.
     example = await startExample({ mode: 'local', port: 0, host: '127.0.0.1' }, { tokenLifetimeSeconds: 4 });
   });
