@@ -24,20 +24,21 @@ function parseSeconds(value: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
 
-function parseJson(body: string): unknown {
+/** `text` parsed as a JSON object (not an array, not `null`), or `undefined`. */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  let parsed: unknown;
   try {
-    return JSON.parse(body);
+    parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
 }
 
 /** Turns a 2xx token-endpoint answer into a token, or throws a malformed-response error. */
 export function parseTokenResponse(body: string, contentType: string | undefined, status: number): FetchedToken {
   if (contentType !== undefined && /html/i.test(contentType)) return fail('an HTML page instead of a token');
-  const json = parseJson(body);
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) return fail('something that is not a JSON object');
-  const answer = json as Record<string, unknown>;
+  const answer = parseJsonObject(body) ?? fail('something that is not a JSON object');
   if (!('access_token' in answer)) return fail('no access_token');
   if (!isHeaderSafeToken(answer.access_token)) return fail('an access_token that is not a valid RFC 6750 b64token');
   if (typeof answer.token_type !== 'string' || answer.token_type.toLowerCase() !== 'bearer') {
@@ -60,10 +61,8 @@ export function parseTokenResponse(body: string, contentType: string | undefined
 
 /** Reads an OAuth error body (RFC 6749 §5.2, with Entra's extra fields). */
 export function parseOAuthError(body: string, scrub: (text: string) => string): OAuthErrorDetails | undefined {
-  const json = parseJson(body);
-  if (json === null || typeof json !== 'object') return undefined;
-  const answer = json as Record<string, unknown>;
-  if (typeof answer.error !== 'string') return undefined;
+  const answer = parseJsonObject(body);
+  if (typeof answer?.error !== 'string') return undefined;
   const description = typeof answer.error_description === 'string' ? scrub(answer.error_description).slice(0, MAX_DESCRIPTION_LENGTH) : undefined;
   const codes = Array.isArray(answer.error_codes) ? answer.error_codes : [];
   const aadsts = description?.match(/AADSTS(\d+)/)?.[0] ?? (typeof codes[0] === 'number' ? `AADSTS${codes[0]}` : undefined);

@@ -1,3 +1,4 @@
+import { parseJsonObject } from '../token-response.js';
 import { parseWwwAuthenticate, type AuthChallenge } from './www-authenticate.js';
 
 /** Claims larger than this are not a real Entra challenge. */
@@ -22,12 +23,7 @@ export function insufficientClaims(wwwAuthenticate: unknown): string | undefined
   if (challenge?.params.get('error') !== 'insufficient_claims') return undefined;
   const encoded = challenge.params.get('claims');
   if (encoded === undefined || encoded.length > MAX_CLAIMS_LENGTH || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) return undefined;
-  try {
-    // Entra sends standard base64; Buffer also reads the URL-safe alphabet.
-    const parsed: unknown = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    return JSON.stringify(parsed);
-  } catch {
-    return undefined;
-  }
+  // Entra sends standard base64; Buffer also reads the URL-safe alphabet.
+  const parsed = parseJsonObject(Buffer.from(encoded, 'base64').toString('utf8'));
+  return parsed === undefined ? undefined : JSON.stringify(parsed);
 }

@@ -1,6 +1,7 @@
 import type { AadBackendAuthError } from '../errors.js';
 import type { TokenRequester } from '../sources/client-authentication.js';
 import type { FetchedToken, TokenSource, TokenTarget } from '../sources/token-source.js';
+import { parseJsonObject } from '../token-response.js';
 import { userConsentRequired, userInteractionRequired, userTokenInvalid } from './user-errors.js';
 import { sanitiseClaims } from './www-authenticate.js';
 
@@ -65,14 +66,8 @@ export function createExchangeSource(options: ExchangeSourceOptions): TokenSourc
 /** The OAuth errors of a 4xx answer that are the user's to resolve, read before the generic mapping. */
 function userErrorOf(status: number, body: string): AadBackendAuthError | undefined {
   if (status < 400 || status >= 500) return undefined;
-  let answer: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (parsed === null || typeof parsed !== 'object') return undefined;
-    answer = parsed as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
+  const answer = parseJsonObject(body);
+  if (answer === undefined) return undefined;
   const error = typeof answer.error === 'string' ? answer.error : '';
   const suberror = typeof answer.suberror === 'string' ? answer.suberror : '';
   const codes = Array.isArray(answer.error_codes) ? answer.error_codes.filter((c): c is number => typeof c === 'number').map((c) => `AADSTS${c}`) : [];

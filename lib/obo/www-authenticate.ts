@@ -1,4 +1,5 @@
 import type { AadBackendAuthError } from '../errors.js';
+import { parseJsonObject } from '../token-response.js';
 
 /** Claims challenges longer than this are not passed on: no honest one comes near it, and it goes in a header. */
 const MAX_CLAIMS_LENGTH = 4096;
@@ -28,12 +29,8 @@ export function wwwAuthenticateFor(error: AadBackendAuthError): string | undefin
 /** The IdP's `claims` member, kept only when it is a JSON object of bounded size. */
 export function sanitiseClaims(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_CLAIMS_LENGTH) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(value);
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? JSON.stringify(parsed) : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJsonObject(value);
+  return parsed === undefined ? undefined : JSON.stringify(parsed);
 }
 
 /** Short, generic texts for the problem document: the client learns what to do, not the IdP's words. */

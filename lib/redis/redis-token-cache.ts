@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { sleep } from '../timing.js';
+import { parseJsonObject } from '../token-response.js';
 import type { StoredToken, TokenCache, TokenCacheLock } from '../types.js';
 import { decrypt, encrypt } from './encryption.js';
 import { parseRedisTokenCacheOptions, type RedisTokenCacheSettings } from './options.js';
@@ -166,13 +167,8 @@ export class RedisTokenCache implements TokenCache {
     const key = this.#settings.encryptionKey;
     const json = key === undefined ? text : decrypt(text, key, name);
     if (json === undefined) return undefined;
-    try {
-      const parsed: unknown = JSON.parse(json);
-      // The provider checks every field; anything but an object is a miss here already.
-      return parsed !== null && typeof parsed === 'object' ? (parsed as StoredToken) : undefined;
-    } catch {
-      return undefined;
-    }
+    // The provider checks every field; anything but an object is a miss here already.
+    return parseJsonObject(json) as StoredToken | undefined;
   }
 
   #subscribe(subscribe: NonNullable<RedisTokenCacheSettings['subscribe']>): void {
