@@ -3,12 +3,10 @@ import { invalidOption } from '../errors.js';
 import { gatewayOf } from '../gateway.js';
 import { userSlotsOf, type UserSlots } from '../obo/on-behalf-of-provider.js';
 import type { AadOnBehalfOfMiddleware } from '../obo/types.js';
-import { parseMiddlewareOptions } from '../options/middleware-options.js';
+// The middleware's default cooldown also serves clients built on a bare provider and on-behalf-of sources.
+import { DEFAULT_PURGE_COOLDOWN_MS, parseMiddlewareOptions } from '../options/middleware-options.js';
 import { AadTokenProvider } from '../token-provider.js';
 import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../types.js';
-
-/** The default of the middleware's `purgeCooldownMs`, for clients built on a bare provider (and for on-behalf-of sources). */
-const DEFAULT_PURGE_COOLDOWN_MS = 30_000;
 
 /**
  * Where a client gets its tokens: `aadBackendAuth` options (a new provider), a

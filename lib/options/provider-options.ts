@@ -15,6 +15,17 @@ export type { TargetSelector } from './target-options.js';
 
 const MAX_FAILURE_COOLDOWN_MS = 5000;
 
+/** The provider's defaults, which `aadOnBehalfOf` uses as they are for what it does not let callers set. */
+export const PROVIDER_DEFAULTS = {
+  refreshWindowMs: 300_000,
+  timeoutMs: 10_000,
+  failureCooldownMs: 2000,
+  maxKeys: 1000,
+  maxConcurrentTokenRequests: 16,
+} as const;
+/** The longest `timeoutMs` accepted. */
+export const MAX_TIMEOUT_MS = 600_000;
+
 export const PROVIDER_KEYS = [
   'tenantId',
   'clientId',
@@ -64,11 +75,11 @@ export function parseProviderOptions(options: unknown, extraKeys: readonly strin
   return {
     source,
     target,
-    refreshWindowMs: integer('refreshWindowMs', o.refreshWindowMs, 300_000, 0),
-    timeoutMs: integer('timeoutMs', o.timeoutMs, 10_000, 1, 600_000),
-    failureCooldownMs: integer('failureCooldownMs', o.failureCooldownMs, 2000, 0, MAX_FAILURE_COOLDOWN_MS),
-    maxKeys: integer('maxKeys', o.maxKeys, 1000, 1),
-    maxConcurrentTokenRequests: integer('maxConcurrentTokenRequests', o.maxConcurrentTokenRequests, 16, 1, 1000),
+    refreshWindowMs: integer('refreshWindowMs', o.refreshWindowMs, PROVIDER_DEFAULTS.refreshWindowMs, 0),
+    timeoutMs: integer('timeoutMs', o.timeoutMs, PROVIDER_DEFAULTS.timeoutMs, 1, MAX_TIMEOUT_MS),
+    failureCooldownMs: integer('failureCooldownMs', o.failureCooldownMs, PROVIDER_DEFAULTS.failureCooldownMs, 0, MAX_FAILURE_COOLDOWN_MS),
+    maxKeys: integer('maxKeys', o.maxKeys, PROVIDER_DEFAULTS.maxKeys, 1),
+    maxConcurrentTokenRequests: integer('maxConcurrentTokenRequests', o.maxConcurrentTokenRequests, PROVIDER_DEFAULTS.maxConcurrentTokenRequests, 1, 1000),
     cache: (o.cache as TokenCache | undefined) ?? sharedMemoryTokenCache(),
     logger,
     clientCapabilities: parseClientCapabilities(o.clientCapabilities),
