@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { AadBackendAuthError, invalidOption } from '../errors.js';
 import { createDefaultLogger } from '../logger.js';
 import { definedOptions as definedOptionsChecked, hasMethods } from '../option-checks.js';
-import { check, headerName, integer, nonEmptyString } from '../options/checks.js';
-import type { ProviderSettings } from '../options/provider-options.js';
+import { check, integer, nonEmptyString, parseHeaderOptions } from '../options/checks.js';
+import { MAX_TIMEOUT_MS, PROVIDER_DEFAULTS, type ProviderSettings } from '../options/provider-options.js';
 import { DEFAULT_AUTHORITY_HOST } from '../options/source-options.js';
 import { CLIENT_CREDENTIAL_KEYS, parseClientCredentialOptions } from '../sources/client-credential-options.js';
 import type { TokenSource, TokenTarget } from '../sources/token-source.js';
@@ -142,11 +142,9 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
     check('logger', hasMethods(o.logger, ['debug', 'info', 'warn', 'error']) ? undefined : 'must have debug, info, warn and error methods');
   }
   check('onError', o.onError === undefined || typeof o.onError === 'function' ? undefined : 'must be a function (err, req, res, next)');
-  const header = o.header === undefined ? 'authorization' : headerName('header', o.header);
-  check('removeHeaders', o.removeHeaders === undefined || Array.isArray(o.removeHeaders) ? undefined : 'must be an array of header names');
-  const removed = ((o.removeHeaders as unknown[] | undefined) ?? []).map((name) => headerName('removeHeaders', name));
+  const { header, removeHeaders } = parseHeaderOptions(o);
   const maxUsers = integer('maxUsers', o.maxUsers, DEFAULT_MAX_USERS, 1);
-  const timeoutMs = integer('timeoutMs', o.timeoutMs, 10_000, 1, 600_000);
+  const timeoutMs = integer('timeoutMs', o.timeoutMs, PROVIDER_DEFAULTS.timeoutMs, 1, MAX_TIMEOUT_MS);
   const logger = (o.logger as AadBackendAuthLogger | undefined) ?? createDefaultLogger();
 
   const keyPrefix = `${source.id}|${tenantId ?? ''}|${sortedScopes}|user:`;
@@ -177,11 +175,9 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
       target: () => {
         throw new AadBackendAuthError('ERR_INVALID_TARGET', 'aadOnBehalfOf picks targets from validated user tokens');
       },
-      refreshWindowMs: 300_000,
+      ...PROVIDER_DEFAULTS,
       timeoutMs,
-      failureCooldownMs: 2000,
       maxKeys: maxUsers,
-      maxConcurrentTokenRequests: 16,
       clientCapabilities: undefined,
       // A store per middleware that holds nothing: user-specific tokens are shared only through a given `cache`.
       cache: (o.cache as TokenCache | undefined) ?? noCache(),
@@ -204,7 +200,7 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
     targetFor,
     readUserToken,
     header,
-    removeHeaders: [...new Set(['authorization', header, ...removed])],
+    removeHeaders,
     onError: o.onError as ErrorHandler | undefined,
     logger,
   };

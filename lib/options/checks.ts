@@ -1,6 +1,6 @@
 import { invalidOption } from '../errors.js';
-import { integerOption } from '../option-checks.js';
-import { HEADER_NAME } from '../validation.js';
+import { frozenCopy, integerOption } from '../option-checks.js';
+import { HEADER_NAME, tokenHeaderProblem } from '../validation.js';
 
 /** Throws `ERR_INVALID_OPTION` naming `option` when `problem` is set. */
 export function check(option: string, problem: string | undefined): void {
@@ -20,4 +20,16 @@ export function integer(option: string, value: unknown, fallback: number, min: n
 export function headerName(option: string, value: unknown): string {
   check(option, typeof value === 'string' && HEADER_NAME.test(value) ? undefined : 'must be a valid HTTP header name');
   return (value as string).toLowerCase();
+}
+
+/**
+ * The token header and the inbound headers to delete, lower-cased: `authorization`, the
+ * token header and `removeHeaders`, so a client's own credential never reaches the backend.
+ */
+export function parseHeaderOptions(o: Record<string, unknown>): { header: string; removeHeaders: readonly string[] } {
+  check('header', o.header === undefined ? undefined : tokenHeaderProblem(o.header));
+  const header = ((o.header as string | undefined) ?? 'authorization').toLowerCase();
+  check('removeHeaders', o.removeHeaders === undefined || Array.isArray(o.removeHeaders) ? undefined : 'must be an array of header names');
+  const removed = ((o.removeHeaders as unknown[] | undefined) ?? []).map((name) => headerName('removeHeaders', name));
+  return { header, removeHeaders: frozenCopy([...new Set(['authorization', header, ...removed])]) };
 }

@@ -1,9 +1,11 @@
 import { invalidOption } from '../errors.js';
 import { definedOptions, frozenCopy } from '../option-checks.js';
 import type { AadBackendAuthOptions, ErrorHandler } from '../types.js';
-import { HEADER_NAME, tokenHeaderProblem } from '../validation.js';
-import { check, integer } from './checks.js';
+import { check, integer, parseHeaderOptions } from './checks.js';
 import { PROVIDER_KEYS, parseProviderOptions, type ProviderSettings } from './provider-options.js';
+
+/** How long after evicting a target's token another backend refusal may evict again. */
+export const DEFAULT_PURGE_COOLDOWN_MS = 30_000;
 
 const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
 
@@ -20,13 +22,7 @@ export interface MiddlewareSettings {
 export function parseMiddlewareOptions(options: unknown): { provider: ProviderSettings; middleware: MiddlewareSettings } {
   const provider = parseProviderOptions(options, MIDDLEWARE_KEYS);
   const o = definedOptions(options, [...PROVIDER_KEYS, ...MIDDLEWARE_KEYS], (name, problem) => invalidOption(name, problem));
-  check('header', o.header === undefined ? undefined : tokenHeaderProblem(o.header));
-  const header = ((o.header as string | undefined) ?? 'authorization').toLowerCase();
-  check('removeHeaders', o.removeHeaders === undefined || Array.isArray(o.removeHeaders) ? undefined : 'must be an array of header names');
-  const removed = ((o.removeHeaders as unknown[] | undefined) ?? []).map((name) => {
-    check('removeHeaders', typeof name === 'string' && HEADER_NAME.test(name) ? undefined : 'must hold valid HTTP header names');
-    return (name as string).toLowerCase();
-  });
+  const { header, removeHeaders } = parseHeaderOptions(o);
   const purge = o.purgeOnStatus ?? [401];
   const statusesOk = Array.isArray(purge) && purge.every((s) => Number.isInteger(s) && s >= 100 && s <= 599);
   check('purgeOnStatus', statusesOk ? undefined : 'must be an array of HTTP status codes (100 to 599)');
@@ -35,9 +31,9 @@ export function parseMiddlewareOptions(options: unknown): { provider: ProviderSe
     provider,
     middleware: {
       header,
-      removeHeaders: frozenCopy([...new Set(['authorization', header, ...removed])]),
+      removeHeaders,
       purgeOnStatus: frozenCopy(purge as number[]),
-      purgeCooldownMs: integer('purgeCooldownMs', o.purgeCooldownMs, 30_000, 0),
+      purgeCooldownMs: integer('purgeCooldownMs', o.purgeCooldownMs, DEFAULT_PURGE_COOLDOWN_MS, 0),
       onError: o.onError as ErrorHandler | undefined,
     },
   };

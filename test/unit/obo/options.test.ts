@@ -46,6 +46,9 @@ describe('aadOnBehalfOf options at start-up', () => {
     expect(startupError({ ...base, userTokenAudience: [] }).message).to.include('"userTokenAudience"');
     expect(startupError({ ...base, userToken: 'session' }).message).to.include('"userToken"');
     expect(startupError({ ...base, removeHeaders: ['bad header'] }).message).to.include('"removeHeaders"');
+    for (const header of ['content-length', 'Transfer-Encoding', 'host', 'connection']) {
+      expect(startupError({ ...base, header }).message, header).to.include('"header"');
+    }
     expect(startupError({ ...base, scope: 'has space' }).message).to.include('"scope"');
   });
 
