@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { AadBackendAuthError, AadBackendAuthMiddleware } from '../lib/index.js';
 import type { EntraEmulator } from '../lib/testing/index.js';
 import { createSummaryRoute } from './aggregate-route.js';
+import { hostGuard } from './host-guard.js';
 
 /** What the page shows about the set-up. None of it is secret. */
 export interface BffAbout {
@@ -35,6 +36,8 @@ export interface BffOptions {
   readonly emulator?: EntraEmulator | undefined;
   /** Local mode only: emulated sign-in and `/api/me` on behalf of the user (see sign-in.ts), mounted before `/api`. */
   readonly signIn?: Router | undefined;
+  /** The `Host` names the BFF answers to (see host-guard.ts); any other gets 421, whatever the path. */
+  readonly allowedHosts: ReadonlySet<string>;
 }
 
 interface ProviderEvent {
@@ -107,6 +110,8 @@ export function createBffApp(options: BffOptions): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  // First, so no route (page, /api, /_bff, or any added later) answers a rebound name.
+  app.use(hostGuard(options.allowedHosts));
 
   if (options.signIn !== undefined) app.use(options.signIn);
   // The whole point: the token is added here, the browser never sees it.

@@ -4,6 +4,7 @@
  * all of them set it talks to real Entra ID and your backend. Anything in
  * between is a mistake, reported in one line that names what is missing.
  */
+import { isIP } from 'node:net';
 
 const SECRET_VARIABLES = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET'] as const;
 const BACKEND_VARIABLES = ['BACKEND_URL', 'BACKEND_RESOURCE'] as const;
@@ -16,6 +17,11 @@ export interface ListenConfig {
   readonly port: number;
   /** Loopback unless `HOST` says otherwise (e.g. `0.0.0.0` in a container). @default '127.0.0.1' */
   readonly host: string;
+  /**
+   * Host names the BFF answers to besides `localhost`, `127.0.0.1`, `[::1]` and `host`
+   * (from `ALLOWED_HOSTS`, comma-separated). Any other `Host` header gets 421. @default none
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** No Azure variables: the emulator and the sample backend start in-process. */
@@ -78,7 +84,26 @@ function parseFlag(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be 1 or 0, got "${raw}".`);
 }
 
-function checkUrl(name: string, raw: string, hint: string): void {
+/** `localhost`, `127.0.0.0/8` or `::1`, in the forms `HOST` and `URL.hostname` take. */
+export function isLoopback(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return name === 'localhost' || name === '::1' || (isIP(name) === 4 && name.startsWith('127.'));
+}
+
+/** A bare host name, IPv4 address or bracketed IPv6 address: what a `Host` header carries before `:port`. */
+const HOST_NAME = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
+
+function parseAllowedHosts(env: Env): readonly string[] {
+  const raw = value(env, 'ALLOWED_HOSTS');
+  if (raw === undefined) return [];
+  const names = raw.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  if (names.length === 0 || !names.every((name) => HOST_NAME.test(name) && (!name.startsWith('[') || isIP(name.slice(1, -1)) === 6))) {
+    throw new ConfigError(`ALLOWED_HOSTS must list host names or IP addresses without ports or paths, separated by commas, got "${raw}".`);
+  }
+  return names;
+}
+
+function checkUrl(name: string, raw: string, hint: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -86,6 +111,7 @@ function checkUrl(name: string, raw: string, hint: string): void {
     throw new ConfigError(`${name} must be an absolute URL such as ${hint}, got "${raw}".`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an http or https URL, got "${raw}".`);
+  return url;
 }
 
 /** The secret is non-enumerable, so logging or serialising the configuration never shows it. */
@@ -100,7 +126,9 @@ function clientSecretCredential(tenantId: string, clientId: string, clientSecret
  * message names every missing variable, in one line.
  */
 export function loadConfig(env: Env): ExampleConfig {
-  const listen = { port: parsePort(env), host: value(env, 'HOST') ?? '127.0.0.1' };
+  const allowedHosts = parseAllowedHosts(env);
+  const listen = { port: parsePort(env), host: value(env, 'HOST') ?? '127.0.0.1', ...(allowedHosts.length > 0 && { allowedHosts }) };
+  const allowRemoteHost = parseFlag(env, 'ALLOW_REMOTE_HOST');
   const useDefaultCredential = parseFlag(env, 'AZURE_USE_DEFAULT_CREDENTIAL');
   const present = SWITCHES.filter((name) => value(env, name) !== undefined);
   if (present.length === 0 && !useDefaultCredential) return { mode: 'local', ...listen };
@@ -115,8 +143,20 @@ export function loadConfig(env: Env): ExampleConfig {
         `(${list(given)} ${given.length === 1 ? 'is' : 'are'} set). Set all of them, or none to run locally with the emulator.`,
     );
   }
+  // Real tokens from here on: the BFF forwards them to anyone who can reach it.
+  if (!isLoopback(listen.host) && !allowRemoteHost) {
+    throw new ConfigError(
+      `HOST=${listen.host} would let other machines call BACKEND_URL with your Entra ID app token through the BFF. ` +
+        'Keep HOST on loopback (127.0.0.1), or set ALLOW_REMOTE_HOST=1 as well if that is what you want.',
+    );
+  }
   const backendUrl = value(env, 'BACKEND_URL')!;
-  checkUrl('BACKEND_URL', backendUrl, 'https://orders.example.com');
+  const backend = checkUrl('BACKEND_URL', backendUrl, 'https://orders.example.com');
+  if (backend.protocol !== 'https:' && !isLoopback(backend.hostname)) {
+    throw new ConfigError(
+      `BACKEND_URL must be https (http only for localhost, 127.0.0.1 or [::1]): the app token must not cross the network in clear, got "${backendUrl}".`,
+    );
+  }
   const backendResource = value(env, 'BACKEND_RESOURCE')!;
   const authorityHost = value(env, 'AZURE_AUTHORITY_HOST');
   if (authorityHost !== undefined) checkUrl('AZURE_AUTHORITY_HOST', authorityHost, 'https://login.microsoftonline.us');

@@ -9,6 +9,7 @@ import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntra
 import { createBackendApp } from './backend.js';
 import { createBffApp, type BffAbout } from './bff.js';
 import { createChartHistory } from './chart-history.js';
+import { allowedHostNames } from './host-guard.js';
 import { acquireExampleMetrics } from './metrics.js';
 import { createSignIn, type SignIn } from './sign-in.js';
 import type { ExampleConfig } from './config.js';
@@ -30,6 +31,8 @@ export interface StartOptions {
   readonly log?: (source: 'bff' | 'backend', line: string) => void;
   /** Local mode only. @default LOCAL_TOKEN_LIFETIME_SECONDS */
   readonly tokenLifetimeSeconds?: number;
+  /** Local mode only: sign-in sessions kept, least recently used dropped first. @default DEFAULT_MAX_SESSIONS */
+  readonly maxSessions?: number;
 }
 
 /** A running example. */
@@ -129,6 +132,7 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
         clientId: DEFAULT_CLIENT_ID,
         clientSecret: DEFAULT_CLIENT_SECRET,
         logger: loggerFor(options.log),
+        ...(options.maxSessions !== undefined && { maxSessions: options.maxSessions }),
       });
       signIn = local;
       cleanups.push(() => local.close());
@@ -176,7 +180,8 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
     // store per instance, because tests start several examples in one process.
     const auth = aadBackendAuth({ ...authOptions, removeHeaders: ['cookie'], cache: new MemoryTokenCache(), logger: loggerFor(options.log) });
     cleanups.push(() => auth.tokenProvider.close());
-    const app = createBffApp({ auth, backendUrl, about, emulator, signIn: signIn?.router });
+    const allowedHosts = allowedHostNames(config.host, config.allowedHosts);
+    const app = createBffApp({ auth, backendUrl, about, emulator, signIn: signIn?.router, allowedHosts });
     // After the page's static files, which pass on what they do not have.
     const chart = createChartHistory(auth.tokenProvider);
     cleanups.push(async () => chart.close());

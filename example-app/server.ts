@@ -3,7 +3,7 @@
  * (Entra ID emulator + sample backend); see example-app/config.ts for the
  * variables that switch it to real Entra ID.
  */
-import { ConfigError, loadConfig, type ExampleConfig } from './config.js';
+import { ConfigError, isLoopback, loadConfig, type ExampleConfig } from './config.js';
 import { LOCAL_TOKEN_LIFETIME_SECONDS, PortInUseError, startExample, type RunningExample } from './example.js';
 
 const useColor = process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined;
@@ -49,6 +49,9 @@ function banner(config: ExampleConfig, running: RunningExample): string {
     '',
     ...rows.map(([name, url, what]) => `  ${name.padEnd(9)} ${bold(url.padEnd(38))} ${dim(what)}`),
     '',
+    ...(config.mode === 'azure' && !isLoopback(config.host)
+      ? [`${bold('Note:')} HOST=${config.host} (ALLOW_REMOTE_HOST=1): other machines can reach this BFF and its app token.`, '']
+      : []),
     `Open ${bold(page)} in your browser. Press Ctrl+C to stop.`,
     '',
   ].join('\n');

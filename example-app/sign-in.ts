@@ -6,6 +6,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 // In your own app: `from 'aad-backend-auth'` and `from 'aad-backend-auth/testing'`.
 import { aadOnBehalfOf, type AadBackendAuthLogger, type AadOnBehalfOfMiddleware } from '../lib/index.js';
 import type { EntraEmulator } from '../lib/testing/index.js';
+import { LruSessionStore } from './session-store.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -33,6 +34,8 @@ export interface SignInOptions {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly logger: AadBackendAuthLogger;
+  /** Sessions kept; a sign-in beyond it signs out the least recently used. @default DEFAULT_MAX_SESSIONS (1000) */
+  readonly maxSessions?: number;
 }
 
 export interface SignIn {
@@ -62,6 +65,8 @@ export function createSignIn(options: SignInOptions): SignIn {
     secret: randomBytes(32).toString('base64url'),
     resave: false,
     saveUninitialized: false,
+    // Bounded, unlike the default MemoryStore.
+    store: new LruSessionStore({ ...(options.maxSessions !== undefined && { max: options.maxSessions }) }),
     cookie: { httpOnly: true, sameSite: 'strict', secure: false },
   });
   const onBehalfOf = aadOnBehalfOf({

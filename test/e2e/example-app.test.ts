@@ -305,6 +305,14 @@ describe('example-app/server.ts (npm start)', function () {
       ],
       [{ AZURE_USE_DEFAULT_CREDENTIAL: '1', BACKEND_URL: 'https://orders.example.com' }, /BACKEND_RESOURCE is missing \(AZURE_USE_DEFAULT_CREDENTIAL=1 and BACKEND_URL are set\)/],
       [{ PORT: 'eighty' }, /PORT must be a number from 0 to 65535, got "eighty"/],
+      [
+        { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_SECRET: secret, BACKEND_URL: 'https://orders.example.com', BACKEND_RESOURCE: 'api://orders', HOST: '0.0.0.0' },
+        /HOST=0\.0\.0\.0 would let other machines call BACKEND_URL with your Entra ID app token through the BFF\. .*ALLOW_REMOTE_HOST=1/,
+      ],
+      [
+        { AZURE_USE_DEFAULT_CREDENTIAL: '1', BACKEND_URL: 'http://orders.example.com', BACKEND_RESOURCE: 'api://orders' },
+        /BACKEND_URL must be https \(http only for localhost, 127\.0\.0\.1 or \[::1\]\)/,
+      ],
     ];
     const runs = await Promise.all(cases.map(([env]) => startServer(env).exited));
     runs.forEach((run, i) => {

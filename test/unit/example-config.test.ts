@@ -61,4 +61,45 @@ describe('example-app config', () => {
     expect(errorOf({ ...FULL, BACKEND_URL: 'ftp://orders' }).message).to.match(/^BACKEND_URL must be an http or https URL/);
     expect(errorOf({ ...FULL, BACKEND_URL: 'x' }).message).not.to.include(FULL.AZURE_CLIENT_SECRET);
   });
+
+  it('in Entra ID mode refuses a HOST beyond loopback unless ALLOW_REMOTE_HOST=1 says so', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) expect(loadConfig({ ...FULL, HOST: host })).to.include({ mode: 'azure', host });
+    for (const host of ['0.0.0.0', '::', '192.168.1.20', 'my-laptop.lan']) {
+      const message = errorOf({ ...FULL, HOST: host }).message;
+      expect(message).to.equal(
+        `HOST=${host} would let other machines call BACKEND_URL with your Entra ID app token through the BFF. ` +
+          'Keep HOST on loopback (127.0.0.1), or set ALLOW_REMOTE_HOST=1 as well if that is what you want.',
+      );
+      expect(message).not.to.include('\n').and.not.include(FULL.AZURE_CLIENT_SECRET);
+    }
+    expect(loadConfig({ ...FULL, HOST: '0.0.0.0', ALLOW_REMOTE_HOST: '1' })).to.include({ mode: 'azure', host: '0.0.0.0' });
+    expect(errorOf({ ...FULL, HOST: '0.0.0.0', ALLOW_REMOTE_HOST: '0' }).message).to.match(/^HOST=0\.0\.0\.0 would let other machines/);
+    expect(errorOf({ ...FULL, ALLOW_REMOTE_HOST: 'sure' }).message).to.equal('ALLOW_REMOTE_HOST must be 1 or 0, got "sure".');
+    // Local mode talks to the in-process emulator only: a container may still listen on 0.0.0.0.
+    expect(loadConfig({ HOST: '0.0.0.0' })).to.include({ mode: 'local', host: '0.0.0.0' });
+  });
+
+  it('in Entra ID mode refuses a BACKEND_URL that is not https, loopback aside', () => {
+    for (const url of ['http://orders.example.com', 'http://10.0.0.5:8080/api', 'http://localhost.evil.example']) {
+      expect(errorOf({ ...FULL, BACKEND_URL: url }).message).to.equal(
+        `BACKEND_URL must be https (http only for localhost, 127.0.0.1 or [::1]): the app token must not cross the network in clear, got "${url}".`,
+      );
+    }
+    for (const url of ['http://127.0.0.1:4000', 'http://localhost:4000', 'http://[::1]:4000', 'https://orders.example.com']) {
+      expect(loadConfig({ ...FULL, BACKEND_URL: url })).to.include({ backendUrl: url });
+    }
+  });
+
+  it('reads ALLOWED_HOSTS, the extra Host names the BFF answers to, and refuses a malformed one', () => {
+    expect(loadConfig({ ALLOWED_HOSTS: 'bff.internal, 10.0.0.5 ,[fd00::1]' })).to.deep.equal({
+      mode: 'local',
+      port: 3000,
+      host: '127.0.0.1',
+      allowedHosts: ['bff.internal', '10.0.0.5', '[fd00::1]'],
+    });
+    expect(errorOf({ ALLOWED_HOSTS: 'bff.internal:3000' }).message).to.equal(
+      'ALLOWED_HOSTS must list host names or IP addresses without ports or paths, separated by commas, got "bff.internal:3000".',
+    );
+    expect(errorOf({ ALLOWED_HOSTS: '*' }).message).to.match(/^ALLOWED_HOSTS must list host names/);
+  });
 });
