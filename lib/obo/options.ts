@@ -194,6 +194,7 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
       clockToleranceSeconds: MAX_CLOCK_TOLERANCE_SECONDS,
       maxEntries: maxUsers,
       timeoutMs,
+      grant,
       // Discovery and keys come from the same authority, so through the same proxy and CA.
       agents: auth.agents,
     },

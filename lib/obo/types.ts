@@ -44,6 +44,13 @@ export interface AadOnBehalfOfOptions<Req extends IncomingMessage = IncomingMess
   /**
    * `on-behalf-of` (Entra, the jwt-bearer grant) or `token-exchange` (RFC 8693, Keycloak and
    * others, with `tokenUrl` and `issuer` in place of `tenantId` and `authorityHost`).
+   *
+   * The grant also says which user tokens are accepted; any other answers `401 ERR_USER_TOKEN_INVALID`
+   * before discovery, keys or a token request:
+   * - `on-behalf-of`: delegated access tokens only, those with a non-empty `scp`. App-only tokens
+   *   (`roles` and no `scp`, or `idtyp: "app"`) and ID tokens are refused.
+   * - `token-exchange`: anything but an evident ID token: one with a `nonce` claim, or Keycloak's
+   *   `typ: "ID"` claim, is refused. No `scp` is required (Keycloak puts scopes in `scope`).
    * @default 'on-behalf-of'
    */
   grant?: 'on-behalf-of' | 'token-exchange' | undefined;
@@ -66,7 +73,12 @@ export interface AadOnBehalfOfOptions<Req extends IncomingMessage = IncomingMess
   header?: string | undefined;
   /** Inbound headers to delete before forwarding, e.g. `['cookie']`. The inbound `authorization` always goes. @default [] */
   removeHeaders?: readonly string[] | undefined;
-  /** The longest a request waits for discovery, keys or an exchange, retries included. @default 10000 */
+  /**
+   * The longest a request waits for discovery, keys or an exchange, retries included. Validating
+   * a user token (discovery and JWKS reads together) is held to it by an absolute deadline, however
+   * slowly an IdP trickles its answer; past it the request is answered `503 ERR_IDP_UNAVAILABLE`.
+   * @default 10000
+   */
   timeoutMs?: number | undefined;
   /** Where log lines go; never tokens or secrets. @default the `debug` module, namespace `aad-backend-auth` */
   logger?: AadBackendAuthLogger | undefined;

@@ -37,7 +37,7 @@ export async function createForger(idp: EntraEmulator): Promise<(claims?: Record
   const { privateKey } = await generateKeyPair('RS256');
   return (claims = {}) => {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ aud: `api://${DEFAULT_CLIENT_ID}`, iss: idp.issuer(), oid: 'forged', exp: now + 3600, nbf: now, iat: now, ...claims })
+    return new SignJWT({ aud: `api://${DEFAULT_CLIENT_ID}`, iss: idp.issuer(), oid: 'forged', scp: 'access_as_user', exp: now + 3600, nbf: now, iat: now, ...claims })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
       .sign(privateKey);
   };
