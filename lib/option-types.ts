@@ -174,6 +174,11 @@ export interface TokenProviderOptions<Req extends IncomingMessage = IncomingMess
    * backend's `insufficient_claims` challenge; a `credential` gets `enableCae: true` instead.
    * Only announce `cp1` when every caller of these tokens handles claims challenges
    * (the middleware, `createAuthFetch` and `useAadBackendAuth` do).
+   * A backend's claims challenge is acted on only with capabilities: without them it is a plain
+   * 401 (the token is evicted, no claims are asked for). With them, the challenge's claims go with
+   * the next token request only; if the IdP refuses them, that request's callers get the error,
+   * the claims are dropped and the next request asks as usual. A challenge not yet asked for is
+   * forgotten after 5 minutes, and `invalidate()` drops it.
    * @default undefined (no capabilities)
    */
   clientCapabilities?: readonly string[] | undefined;

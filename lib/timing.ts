@@ -75,6 +75,29 @@ export function deadlineSignal(ms: number, parent: AbortSignal): { readonly sign
   };
 }
 
+/** Longer than any wait that holds it; under setInterval's 2^31-1 ms limit. */
+const KEEP_ALIVE_PERIOD_MS = 2 ** 30;
+let keepAliveHolders = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * Keeps the process alive until the returned release is called: for a caller that waits on
+ * work whose timers are unref'd (retry back-off, deadlines), so that a script awaiting a token
+ * does not exit mid-retry. One ref'd handle for all holders; idle, nothing is held.
+ */
+export function holdProcessOpen(): () => void {
+  if (keepAliveHolders++ === 0) keepAlive = setInterval(() => undefined, KEEP_ALIVE_PERIOD_MS);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--keepAliveHolders === 0) {
+      clearInterval(keepAlive);
+      keepAlive = undefined;
+    }
+  };
+}
+
 /** Jittered exponential back-off: half fixed, half random, so a fleet does not retry in step. */
 export function backoffMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);

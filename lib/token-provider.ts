@@ -14,6 +14,7 @@ import type { TargetState } from './provider/target-state.js';
 import type { TokenTarget } from './sources/token-source.js';
 import { providerHealth, waitUntilReady } from './readiness.js';
 import { createProviderTelemetry } from './telemetry.js';
+import { holdProcessOpen } from './timing.js';
 import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from './types.js';
 
 /**
@@ -77,7 +78,14 @@ export class AadTokenProvider implements TokenProvider {
     if (remembered !== undefined) throw remembered;
     this.#counters.waits++;
     this.#telemetry.wait();
-    return follow(this.#follow, target, 'acquire');
+    // The flight's timers are unref'd (a refresh must never hold a process open); a caller that waits
+    // on them holds the process until it has its answer, which comes within timeoutMs.
+    const release = holdProcessOpen();
+    try {
+      return await follow(this.#follow, target, 'acquire');
+    } finally {
+      release();
+    }
   }
 
   async getToken(req?: IncomingMessage): Promise<AccessToken> {
@@ -105,8 +113,12 @@ export class AadTokenProvider implements TokenProvider {
     return this.#evictions.evictRejected(target, token, cooldownMs);
   }
 
-  /** A claims challenge (CAE) to `token`: evicts it as {@link evictRejected} does, and the next token request carries `claims`. */
+  /**
+   * A claims challenge (CAE) to `token`: evicts it as {@link evictRejected} does, and the next token request
+   * carries `claims`. Only with `clientCapabilities` (the client said it handles challenges); without, it is a plain 401.
+   */
   challenge(target: TargetState, token: ProviderToken, claims: string, cooldownMs: number): boolean {
+    if (this.#settings.clientCapabilities === undefined) return this.#evictions.evictRejected(target, token, cooldownMs);
     return this.#evictions.challenge(target, token, claims, cooldownMs);
   }
 

@@ -181,6 +181,8 @@ export interface TokenProvider<Req extends IncomingMessage = IncomingMessage> {
   /**
    * Evicts `token` (a raw token or an AccessToken) wherever this provider holds it, and from its
    * store; every token when called without an argument. An object without a `token` string evicts nothing.
+   * It also drops a backend's pending claims challenge: every one without an argument, else the one
+   * made to `token` (or to the target holding it).
    */
   invalidate(token?: string | AccessToken): void;
   stats(): TokenProviderStats;

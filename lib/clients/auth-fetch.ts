@@ -50,7 +50,7 @@ function callerHeaders(input: string | URL | Request, init: RequestInit | undefi
  * A `fetch` that sends `Authorization: Bearer <app token>` (overwriting the caller's own) with every
  * request, from the same cache, single flight and refresh-ahead as the middleware. After a 401
  * Bearer challenge it evicts that token and sends the request once more with a new one, when the
- * body can be sent again; a claims challenge (CAE) makes the new token carry the claims. When no
+ * body can be sent again; with `clientCapabilities`, a claims challenge (CAE) makes the new token carry the claims. When no
  * token can be had, it rejects with the `AadBackendAuthError` and sends nothing.
  *
  * @example

@@ -5,7 +5,8 @@ import { insufficientClaims } from './bearer-challenge.js';
 
 /**
  * The backend refused `token`: evict it, at most once per `cooldownMs` per target. On a 401
- * claims challenge (CAE) the next token request also carries the claims. Shared by the
+ * claims challenge (CAE) the next token request also carries the claims, when the provider
+ * declared `clientCapabilities` (see `AadTokenProvider.challenge`). Shared by the
  * middleware and the clients. Returns whether it evicted.
  */
 export function evictRejectedToken(

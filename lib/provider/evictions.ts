@@ -3,7 +3,7 @@ import type { AadBackendAuthLogger, TokenCache } from '../types.js';
 import type { ProviderCounters } from './provider-stats.js';
 import { cacheCall } from './cache-access.js';
 import type { TargetMap } from './target-map.js';
-import { evictIfHeld, type TargetState } from './target-state.js';
+import { evictIfHeld, setPendingClaims, type TargetState } from './target-state.js';
 
 /**
  * Evicting tokens, the one name for it: on demand (`invalidate`), after a backend's 401
@@ -38,7 +38,7 @@ export class Evictions {
   /** As {@link evictRejected}, and the next token request carries the challenge's `claims`. */
   challenge(target: TargetState, token: ProviderToken, claims: string, cooldownMs: number): boolean {
     if (!this.evictRejected(target, token, cooldownMs)) return false;
-    target.pendingClaims = claims;
+    setPendingClaims(target, claims, Date.now());
     // A flight in progress asked without the claims: new callers must not join it.
     target.pending = undefined;
     return true;

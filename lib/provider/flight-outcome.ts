@@ -4,7 +4,7 @@ import type { AadBackendAuthLogger } from '../types.js';
 import type { LockOutcome } from './fleet-lock.js';
 import type { ProviderEvents } from './provider-events.js';
 import type { ProviderCounters } from './provider-stats.js';
-import { acceptToken, recordFailure, type Purpose, type TargetState } from './target-state.js';
+import { acceptToken, dropPendingClaims, pendingClaims, recordFailure, type Purpose, type TargetState } from './target-state.js';
 
 /** What a provider records of a flight's outcome: its own target state, counters, log lines and events. */
 export interface OutcomeContext {
@@ -15,9 +15,10 @@ export interface OutcomeContext {
 }
 
 export function takeToken(ctx: OutcomeContext, target: TargetState, { token, origin, challenge }: LockOutcome, purpose: Purpose): ProviderToken {
-  if (target.pendingClaims !== undefined) {
+  const pending = pendingClaims(target, Date.now());
+  if (pending !== undefined) {
     // Only a token asked for with the challenge's claims settles the challenge.
-    if (challenge !== target.pendingClaims) return token;
+    if (challenge !== pending) return token;
     target.pendingClaims = undefined;
   }
   if (acceptToken(target, token, purpose, Date.now())) {
@@ -28,13 +29,22 @@ export function takeToken(ctx: OutcomeContext, target: TargetState, { token, ori
   return target.token ?? token;
 }
 
-export function takeFailure(ctx: OutcomeContext, target: TargetState, thrown: unknown, purpose: Purpose): AadBackendAuthError {
+/** `challenge`: the claims the failed flight carried, if any. */
+export function takeFailure(ctx: OutcomeContext, target: TargetState, thrown: unknown, purpose: Purpose, challenge?: string): AadBackendAuthError {
   const error = toFailure(thrown, ctx.logger);
   // This provider closed: its callers were told; nothing went wrong with the IdP.
   if (error.code === 'ERR_CLOSED') return error;
   ctx.counters.failures++;
   ctx.counters.lastErrorCode = error.code;
   const { key } = target.target;
+  if (challenge !== undefined && !error.transient) {
+    // The IdP refused what a backend asked for (a challenge the app cannot meet, or a hostile one):
+    // only the callers of this request see it. Nothing is remembered; the next request asks as usual.
+    dropPendingClaims(target, challenge);
+    ctx.logger.error(`no token for ${key} with a backend's claims challenge [${error.code}], dropping the challenge: ${error.message}`);
+    ctx.events.emit('error', error);
+    return error;
+  }
   if (recordFailure(target, error, purpose, Date.now(), ctx.failureCooldownMs) === 'stale') {
     const until = new Date(target.token!.useUntilTimestamp).toISOString();
     ctx.logger.warn(`token refresh for ${key} failed, serving the cached token until ${until}: ${error.message}`);

@@ -4,7 +4,7 @@ import type { ProviderTelemetry } from '../telemetry.js';
 import { takeFailure, takeToken, type OutcomeContext } from './flight-outcome.js';
 import { joinFlight } from './flights.js';
 import { obtainToken, type FlightSettings } from './obtain-token.js';
-import type { Purpose, TargetState } from './target-state.js';
+import { pendingClaims, type Purpose, type TargetState } from './target-state.js';
 
 /** What a provider brings to the flights it follows. */
 export interface FollowContext {
@@ -21,7 +21,7 @@ export interface FollowContext {
  */
 export function follow(ctx: FollowContext, target: TargetState, purpose: Purpose): Promise<ProviderToken> {
   if (target.pending !== undefined) return target.pending;
-  const challenge = target.pendingClaims;
+  const challenge = pendingClaims(target, Date.now());
   // A request with a claims challenge is another request: it never joins, nor is joined by, one without.
   const key = challenge === undefined ? target.target.key : `${target.target.key}|claims=${challenge}`;
   const counters = ctx.outcomes.counters;
@@ -36,7 +36,7 @@ export function follow(ctx: FollowContext, target: TargetState, purpose: Purpose
     },
     (error: unknown) => {
       if (target.pending === pending) target.pending = undefined;
-      throw takeFailure(ctx.outcomes, target, error, purpose);
+      throw takeFailure(ctx.outcomes, target, error, purpose, challenge);
     },
   );
   target.pending = pending;

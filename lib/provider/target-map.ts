@@ -33,10 +33,14 @@ export class TargetMap {
     return this.#fixed !== undefined ? [this.#fixed] : this.#lru!.values();
   }
 
-  /** Evicts `token` wherever it is held, or every token when `undefined`; returns the targets evicted. */
+  /**
+   * Evicts `token` wherever it is held, or every token when `undefined`; returns the targets evicted.
+   * Drops the pending claims challenge of those targets too, and of a target whose challenged token it was.
+   */
   evict(token: string | undefined): TargetState[] {
     const evicted: TargetState[] = [];
     for (const target of this.all()) {
+      if (token === undefined || target.token?.token === token || target.evictedToken === token) target.pendingClaims = undefined;
       if (target.token === undefined || (token !== undefined && target.token.token !== token)) continue;
       evict(target);
       evicted.push(target);

@@ -16,6 +16,8 @@ const REFRESH_BACKOFF_CAP_MS = 30_000;
 const REFRESH_MIN_SPACING_MS = 1000;
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 2000;
+/** A backend's claims challenge is carried for at most this long, then forgotten. */
+export const CLAIMS_CHALLENGE_TTL_MS = 5 * 60_000;
 
 export type Purpose = 'acquire' | 'refresh';
 
@@ -30,8 +32,15 @@ export interface TargetState {
   /** The last token evicted, never to be adopted or stored again. */
   evictedToken: string | undefined;
   lastEvictionAt: number;
-  /** A backend's claims challenge (JSON): the next token request carries it and skips the cache. */
-  pendingClaims: string | undefined;
+  /** A backend's claims challenge: the next token request (one only) carries it and skips the cache. */
+  pendingClaims: PendingClaims | undefined;
+}
+
+export interface PendingClaims {
+  /** The challenge's claims (JSON). */
+  readonly claims: string;
+  /** When the challenge is forgotten, asked for or not (ms since the epoch). */
+  readonly until: number;
 }
 
 export function newTargetState(target: TokenTarget): TargetState {
@@ -62,6 +71,25 @@ export function refreshDue(state: TargetState, now: number): boolean {
 export function rememberedFailure(state: TargetState, now: number): AadBackendAuthError | undefined {
   const failure = state.failure;
   return failure !== undefined && now < failure.until ? failure.error : undefined;
+}
+
+/** Records a backend's claims challenge, replacing any earlier one; it lives {@link CLAIMS_CHALLENGE_TTL_MS}. */
+export function setPendingClaims(state: TargetState, claims: string, now: number): void {
+  state.pendingClaims = { claims, until: now + CLAIMS_CHALLENGE_TTL_MS };
+}
+
+/** The claims the next token request must carry, if any; an expired challenge is dropped here. */
+export function pendingClaims(state: TargetState, now: number): string | undefined {
+  const pending = state.pendingClaims;
+  if (pending === undefined) return undefined;
+  if (now < pending.until) return pending.claims;
+  state.pendingClaims = undefined;
+  return undefined;
+}
+
+/** Drops the pending challenge if it is still `claims` (a later challenge stays). */
+export function dropPendingClaims(state: TargetState, claims: string): void {
+  if (state.pendingClaims?.claims === claims) state.pendingClaims = undefined;
 }
 
 /** Takes a token a flight brought. Returns whether it replaced the held one. */

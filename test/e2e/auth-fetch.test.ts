@@ -181,14 +181,14 @@ describe('createAuthFetch with the real fetch (undici)', () => {
     expect(authFetch.tokenProvider.stats().evictions).to.equal(0);
   });
 
-  it('a claims challenge: the next token request carries the claims, bypassing the cache, and the call succeeds', async () => {
-    backend.script((r) => (idp.isIssued(r.token ?? '')?.claims === undefined ? claimsChallenge(CAE_CLAIMS) : undefined));
-    const authFetch = make(emulatorOptions(idp));
+  it('a claims challenge (with clientCapabilities): the next token request carries the claims, bypassing the cache, and the call succeeds', async () => {
+    backend.script((r) => (idp.isIssued(r.token ?? '')?.claims?.includes('nbf') ? undefined : claimsChallenge(CAE_CLAIMS)));
+    const authFetch = make(emulatorOptions(idp, { clientCapabilities: ['cp1'] }));
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => authFetch(`${backend.url}/cae/${i}`)));
     expect(answers.every((r) => r.status === 200)).to.equal(true);
     expect(idp.tokenRequests).to.have.length(2);
-    expect(idp.tokenRequests[0]!.form.claims).to.equal(undefined);
-    expect(JSON.parse(idp.tokenRequests[1]!.form.claims!)).to.deep.equal(CAE_CLAIMS);
+    expect(JSON.parse(idp.tokenRequests[0]!.form.claims!).access_token.nbf).to.equal(undefined);
+    expect(JSON.parse(idp.tokenRequests[1]!.form.claims!).access_token.nbf).to.deep.equal(CAE_CLAIMS.access_token.nbf);
     // The token with the claims is now the cached one.
     expect((await authFetch(`${backend.url}/after`)).status).to.equal(200);
     expect(idp.tokenRequests).to.have.length(2);
@@ -202,6 +202,15 @@ describe('createAuthFetch with the real fetch (undici)', () => {
       '{"access_token":{"xms_cc":{"values":["cp1"]}}}',
       JSON.stringify({ access_token: { ...CAE_CLAIMS.access_token, xms_cc: { values: ['cp1'] } } }),
     ]);
+  });
+
+  it('a claims challenge without clientCapabilities: the token is evicted, the call is sent again once, and no claims are asked for', async () => {
+    backend.script((r) => (r.url.startsWith('/cae') ? claimsChallenge(CAE_CLAIMS) : undefined));
+    const authFetch = make(emulatorOptions(idp));
+    expect((await authFetch(`${backend.url}/cae`)).status).to.equal(401);
+    expect(backend.received).to.have.length(2);
+    expect((await authFetch(`${backend.url}/other`)).status).to.equal(200);
+    expect(idp.tokenRequests.map((r) => r.form.claims)).to.deep.equal([undefined, undefined]);
   });
 
   it('a provider with capabilities never shares tokens with one without', async () => {
