@@ -27,6 +27,12 @@ export type AadBackendAuthErrorCode =
   | 'ERR_USER_INTERACTION_REQUIRED'
   /** `aadOnBehalfOf`: the user (or an admin) has not consented to the downstream scopes. 403. */
   | 'ERR_USER_CONSENT_REQUIRED'
+  /**
+   * `createAuthFetch` / `useAadBackendAuth`: the token may not go to that URL (not https and not
+   * loopback http, not in `allowedOrigins`, or a redirect to another origin). Refused before any
+   * token is fetched or sent. Not an answer of the middleware: 500, like other errors of the caller's own code.
+   */
+  | 'ERR_URL_NOT_ALLOWED'
   /** A defect inside the package (or a callback such as a logger threw). Logged with its stack; never retried. */
   | 'ERR_INTERNAL';
 
@@ -41,6 +47,7 @@ const CODE_TABLE: { readonly [C in AadBackendAuthErrorCode]: { readonly status: 
   ERR_INVALID_TARGET: { status: 400, transient: false },
   ERR_CLOSED: { status: 503, transient: false },
   ERR_INTERNAL: { status: 500, transient: false },
+  ERR_URL_NOT_ALLOWED: { status: 500, transient: false },
   ERR_USER_TOKEN_MISSING: { status: 401, transient: false },
   ERR_USER_TOKEN_INVALID: { status: 401, transient: false },
   ERR_USER_INTERACTION_REQUIRED: { status: 401, transient: false },
@@ -78,7 +85,10 @@ export class AadBackendAuthError extends Error {
   override readonly name = 'AadBackendAuthError';
   /** A stable, documented code. */
   readonly code: AadBackendAuthErrorCode;
-  /** The HTTP status the middleware answers with by default (400, 502 or 503; 500 for start-up and internal errors). */
+  /**
+   * The HTTP status the middleware answers with by default (400, 401, 403, 502 or 503); 500 for
+   * start-up and internal errors and for codes the middleware never answers with (`ERR_URL_NOT_ALLOWED`).
+   */
   readonly status: number;
   /** For 503s: when it is worth trying again, in whole seconds. */
   readonly retryAfterSeconds: number | undefined;

@@ -5,8 +5,10 @@ import type { TokenProvider } from '../types.js';
 import { userTokenMissing } from '../obo/user-errors.js';
 import { checkClientOptions, parseRetryOnUnauthorized, type AuthClientOptions } from './client-options.js';
 import { acquireFor, evictAfterUnauthorized, tokenAfterUnauthorized } from './client-token.js';
+import { fetchWithinOrigin } from './fetch-redirects.js';
 import { isReplayableFetchCall } from './replayable-body.js';
 import { resolveAuthSource, type AuthSource } from './resolve-source.js';
+import { checkUrl, parseAllowedOrigins, type UrlPolicy } from './url-policy.js';
 
 /** A function with the signature of the global `fetch`. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -53,6 +55,12 @@ function callerHeaders(input: string | URL | Request, init: RequestInit | undefi
  * body can be sent again; with `clientCapabilities`, a claims challenge (CAE) makes the new token carry the claims. When no
  * token can be had, it rejects with the `AadBackendAuthError` and sends nothing.
  *
+ * The token goes only to `https:` URLs (`http:` on loopback hosts aside) and, with `allowedOrigins`,
+ * to those origins alone: any other URL rejects with `ERR_URL_NOT_ALLOWED` before a token is fetched.
+ * Redirects within the request's origin are followed, with the token, as fetch would; a redirect to
+ * another origin is not followed: the call rejects with `ERR_URL_NOT_ALLOWED` and nothing (token,
+ * other headers, body) is sent there. A caller's own `redirect: 'manual'` or `'error'` is kept.
+ *
  * @example
  * const ordersFetch = createAuthFetch({ tenantId, clientId, clientSecret, resource: 'api://orders' });
  * const res = await ordersFetch('https://orders.internal/api/orders/7');
@@ -66,17 +74,18 @@ function callerHeaders(input: string | URL | Request, init: RequestInit | undefi
  */
 export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(source: AuthSource<Req>, options: AuthFetchOptions = {}): AuthFetch<Req> {
   const binding = resolveAuthSource(source);
-  const o = checkClientOptions(options, ['fetch', 'retryOnUnauthorized']);
+  const o = checkClientOptions(options, ['fetch', 'retryOnUnauthorized', 'allowedOrigins']);
   if (o.fetch !== undefined && typeof o.fetch !== 'function') throw invalidOption('fetch', 'must be a function with the signature of fetch');
   const inner = (o.fetch as FetchFunction | undefined) ?? ((input, init) => globalThis.fetch(input, init));
   const retry = parseRetryOnUnauthorized(o.retryOnUnauthorized);
+  const policy: UrlPolicy = { origins: parseAllowedOrigins(o.allowedOrigins, 'createAuthFetch') };
   const { provider, header, users } = binding;
 
-  async function send(slot: TargetState, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
+  async function send(slot: TargetState, url: URL, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     const token = provider.cachedToken(slot) ?? (await acquireFor(binding, slot));
     const headers = callerHeaders(input, init);
     headers.set(header, token.authorization);
-    const first = await inner(input, { ...init, headers });
+    const first = await fetchWithinOrigin(inner, url, input, init, headers);
     if (first.status !== 401) return first;
     const wwwAuthenticate = first.headers.get('www-authenticate');
     let next: Awaited<ReturnType<typeof tokenAfterUnauthorized>>;
@@ -95,7 +104,12 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
     // The refused answer is dropped unread; cancelling frees its connection.
     first.body?.cancel().catch(noop);
     headers.set(header, next.authorization);
-    return inner(input, { ...init, headers });
+    return fetchWithinOrigin(inner, url, input, init, headers);
+  }
+
+  /** Where the call goes, checked before any token is fetched: `ERR_URL_NOT_ALLOWED` when the token may not go there. */
+  function urlOf(input: string | URL | Request): URL {
+    return checkUrl(policy, input instanceof Request ? input.url : input);
   }
 
   /** The request's slot: for an on-behalf-of source, its user's (asynchronous only when the user token is new). */
@@ -111,6 +125,12 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
   }
 
   const authFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    let url: URL;
+    try {
+      url = urlOf(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (users !== undefined) {
       return Promise.reject(userTokenMissing('an on-behalf-of source calls the backend as a request\'s user: call authFetch.for(req)'));
     }
@@ -119,16 +139,18 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
         new AadBackendAuthError('ERR_INVALID_TARGET', 'The target is picked per request ("tenantId", "resource" or "scope" is a function): call authFetch.for(req)'),
       );
     }
-    return send(provider.stateFor(undefined), input, init);
+    return send(provider.stateFor(undefined), url, input, init);
   };
   const bound = (req: Req): FetchFunction => (input, init) => {
+    let url: URL;
     let slot: TargetState | Promise<TargetState>;
     try {
+      url = urlOf(input);
       slot = slotOf(req);
     } catch (error) {
       return Promise.reject(error);
     }
-    return slot instanceof Promise ? slot.then((found) => send(found, input, init)) : send(slot, input, init);
+    return slot instanceof Promise ? slot.then((found) => send(found, url, input, init)) : send(slot, url, input, init);
   };
   Object.defineProperty(authFetch, 'for', { value: bound, enumerable: false });
   Object.defineProperty(authFetch, 'tokenProvider', { value: binding.tokenProvider as TokenProvider<Req>, enumerable: false });

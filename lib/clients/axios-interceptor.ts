@@ -3,10 +3,12 @@ import { AadBackendAuthError, invalidOption } from '../errors.js';
 import type { ProviderToken } from '../provider-token.js';
 import type { AuthClientOptions } from './client-options.js';
 import { checkClientOptions, parseRetryOnUnauthorized } from './client-options.js';
+import { baseUrlOrigins, checkAxiosUrl, guardRedirects, refusalIn } from './axios-redirects.js';
 import { acquireFor, evictAfterUnauthorized, tokenAfterUnauthorized } from './client-token.js';
 import { redactAxiosError } from './redact-axios-error.js';
 import { isReplayableAxiosData } from './replayable-body.js';
 import { resolveAuthSource, type AuthSource } from './resolve-source.js';
+import { parseAllowedOrigins, type UrlPolicy } from './url-policy.js';
 
 /** Options of {@link useAadBackendAuth}. */
 export type AadAxiosOptions = AuthClientOptions;
@@ -31,6 +33,14 @@ interface ErrorWithResponse {
  * evicted and the request sent once more with a new one. Errors are redacted: no token in
  * `error.config.headers`, and `error.request` is a summary. Serves fixed targets only; for
  * per-request tenants or resources, use `createAuthFetch(source).for(req)`.
+ *
+ * The token goes only to `https:` URLs (`http:` on loopback hosts aside), resolved as axios does
+ * (`baseURL` + `url`, an absolute `url` overriding), and only to the origin of the instance's
+ * `baseURL` when it has one, or to `allowedOrigins` when given (which replaces that default): any
+ * other URL rejects with `ERR_URL_NOT_ALLOWED` before a token is fetched. Redirects within the
+ * request's origin are followed as axios does; a redirect to another origin is not followed: the
+ * call rejects with `ERR_URL_NOT_ALLOWED` and nothing is sent there. With axios's fetch adapter no
+ * redirect is followed (the 3xx is the answer).
  * Returns a function that removes both interceptors (and closes the provider when `source` was options).
  *
  * @example
@@ -39,8 +49,10 @@ interface ErrorWithResponse {
  */
 export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, options: AadAxiosOptions = {}): () => void {
   const binding = resolveAuthSource(source);
-  const o = checkClientOptions(options, ['retryOnUnauthorized']);
+  const o = checkClientOptions(options, ['retryOnUnauthorized', 'allowedOrigins']);
   const retry = parseRetryOnUnauthorized(o.retryOnUnauthorized);
+  // An instance made for one backend (its baseURL) sends the token there alone, unless told otherwise.
+  const policy: UrlPolicy = { origins: parseAllowedOrigins(o.allowedOrigins, 'useAadBackendAuth') ?? baseUrlOrigins(instance) };
   const { provider, header } = binding;
   if (binding.users !== undefined) {
     throw invalidOption(
@@ -57,8 +69,10 @@ export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, o
   const sent = new WeakMap<InternalAxiosRequestConfig, Sent>();
 
   const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
+    const url = checkAxiosUrl(instance, policy, config);
     const token = provider.cachedToken(slot) ?? (await acquireFor(binding, slot));
     config.headers.set(header, token.authorization);
+    guardRedirects(config, url, header);
     sent.set(config, { token, replayable: isReplayableAxiosData(config.data) });
     return config;
   };
@@ -95,6 +109,11 @@ export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, o
     (response) => (response.status === 401 ? afterUnauthorized(response, undefined) : response),
     (error: unknown) => {
       if (error instanceof AadBackendAuthError) throw error;
+      const refused = refusalIn(error);
+      if (refused !== undefined) {
+        redactAxiosError(error, header);
+        throw refused;
+      }
       const response = (error as ErrorWithResponse | null)?.response;
       if ((error as ErrorWithResponse | null)?.isAxiosError === true && response?.status === 401) return afterUnauthorized(response, error);
       throw redactAxiosError(error, header);

@@ -8,6 +8,18 @@ export interface AuthClientOptions {
    * @default true
    */
   retryOnUnauthorized?: boolean | undefined;
+  /**
+   * The only origins (scheme, host and port, e.g. `https://orders.internal` or
+   * `http://127.0.0.1:8080`) the token may be sent to; any other URL rejects with
+   * `ERR_URL_NOT_ALLOWED` before a token is fetched. The default port counts:
+   * `https://api.example.com` equals `https://api.example.com:443`. Entries must be bare
+   * origins (no path, query or credentials), https or loopback http, else `ERR_INVALID_OPTION`.
+   * Whatever this says, a URL that is not `https:` (loopback `http:` aside) is refused.
+   * @default `createAuthFetch`: any https origin (and loopback http). `useAadBackendAuth`: the origin
+   * of the instance's `baseURL` when it has one (read when the interceptor is installed), else any
+   * https origin; `allowedOrigins` replaces that default.
+   */
+  allowedOrigins?: readonly string[] | undefined;
 }
 
 export function parseRetryOnUnauthorized(value: unknown): boolean {

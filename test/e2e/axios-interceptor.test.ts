@@ -133,7 +133,10 @@ describe('useAadBackendAuth: the axios interceptor, with real axios', () => {
 
   it('axios errors carry no token: config.headers redacted, request replaced by a summary', async () => {
     backend.script(() => ({ status: 500 }));
-    install();
+    const dead = await startScriptedBackend();
+    await dead.close();
+    // The instance's baseURL alone is allowed by default; the unreachable backend is a second origin.
+    install({}, { allowedOrigins: [backend.url, dead.url] });
     const error = (await rejection(api.get('/boom?x=1'))) as AxiosError;
     expect(error).to.be.instanceOf(AxiosError);
     expect(error.response?.status).to.equal(500);
@@ -144,8 +147,6 @@ describe('useAadBackendAuth: the axios interceptor, with real axios', () => {
     expect(error.response?.data).to.include({ ok: false });
     expectNoLeak(error, idp);
 
-    const dead = await startScriptedBackend();
-    await dead.close();
     const unreachable = (await rejection(api.get(`${dead.url}/gone`))) as AxiosError;
     expect(unreachable.code).to.equal('ECONNREFUSED');
     expectNoLeak(unreachable, idp);
