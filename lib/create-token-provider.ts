@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parseProviderOptions } from './options/provider-options.js';
-import { AadTokenProvider } from './token-provider.js';
-import type { TokenProvider, TokenProviderOptions } from './types.js';
+import { AadTokenProvider } from './provider/token-provider.js';
+import type { TokenProvider, TokenProviderOptions } from './core/types.js';
 
 /**
  * The token machinery without Express, for code that calls backends itself.

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { MiddlewareSettings } from './options/middleware-options.js';
 import type { TargetState } from './provider/target-state.js';
-import type { AadTokenProvider } from './token-provider.js';
-import { withoutAccessToken } from './url-token.js';
+import type { AadTokenProvider } from './provider/token-provider.js';
+import { withoutAccessToken } from './http/url-token.js';
 
 /**
  * What the HTTP middleware and the upgrade handler share: one provider and one set of

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { evictRejectedToken } from './clients/evict-rejected-token.js';
-import { toAadBackendAuthError, type AadBackendAuthError } from './errors.js';
+import { toAadBackendAuthError, type AadBackendAuthError } from './core/errors.js';
 import { TokenGateway, registerGateway } from './gateway.js';
 import { parseMiddlewareOptions } from './options/middleware-options.js';
-import { retryAfterFor, sendProblem } from './problem.js';
-import type { ProviderToken } from './provider-token.js';
+import { retryAfterFor, sendProblem } from './http/problem.js';
+import type { ProviderToken } from './provider/provider-token.js';
 import type { TargetState } from './provider/target-state.js';
-import { AadTokenProvider } from './token-provider.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './types.js';
+import { AadTokenProvider } from './provider/token-provider.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './core/types.js';
 
 /**
  * Express middleware that sets `Authorization: Bearer <app token>` on each request

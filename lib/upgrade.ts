@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { invalidOption, toAadBackendAuthError } from './errors.js';
+import { invalidOption, toAadBackendAuthError } from './core/errors.js';
 import { gatewayOf, type TokenGateway } from './gateway.js';
 import { aadBackendAuth } from './middleware.js';
-import { retryAfterFor, sendProblem } from './problem.js';
+import { retryAfterFor, sendProblem } from './http/problem.js';
 import type { TargetState } from './provider/target-state.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './types.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from './core/types.js';
 
 /**
  * A `server.on('upgrade')` listener made by {@link withBackendToken}. It also

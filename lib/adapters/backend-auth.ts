@@ -3,8 +3,8 @@ import { TokenGateway } from '../gateway/token-gateway.js';
 import { gatewayRules } from '../options/gateway-rules.js';
 import { parseMiddlewareOptions } from '../options/middleware-options.js';
 import { AppSubject } from '../subjects/app-subject.js';
-import { AadTokenProvider } from '../token-provider.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions } from '../types.js';
+import { AadTokenProvider } from '../provider/token-provider.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions } from '../core/types.js';
 import { httpMiddleware } from './http-middleware.js';
 
 /** The app's gateway for a set of `aadBackendAuth` options, and what its entry points need besides. */

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AadBackendAuthError } from '../errors.js';
+import type { AadBackendAuthError } from '../core/errors.js';
 import type { Outlet, TokenGateway } from '../gateway/token-gateway.js';
-import { sendProblem } from '../problem.js';
-import type { ProviderToken } from '../provider-token.js';
+import { sendProblem } from '../http/problem.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import type { ErrorHandler, TokenProvider } from '../types.js';
+import type { ErrorHandler, TokenProvider } from '../core/types.js';
 
 type Next = (err?: unknown) => void;
 

@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TokenGateway } from '../gateway/token-gateway.js';
 import { UserTokenProvider } from '../gateway/user-token-provider.js';
-import { parseOnBehalfOfOptions } from '../obo/options.js';
-import type { AadOnBehalfOfMiddleware, AadOnBehalfOfOptions } from '../obo/types.js';
-import { UserTokenValidator } from '../obo/user-token-validator.js';
+import { parseOnBehalfOfOptions } from '../options/on-behalf-of-options.js';
+import type { AadOnBehalfOfMiddleware, AadOnBehalfOfOptions } from '../options/on-behalf-of-types.js';
+import { UserTokenValidator } from '../subjects/user-token/user-token-validator.js';
 import { DEFAULT_PURGE_COOLDOWN_MS } from '../options/middleware-options.js';
 import { gatewayRules } from '../options/gateway-rules.js';
-import type { TokenTarget } from '../sources/token-source.js';
+import type { TokenTarget } from '../grants/token-source.js';
 import { UserSubject } from '../subjects/user-subject.js';
-import { AadTokenProvider } from '../token-provider.js';
+import { AadTokenProvider } from '../provider/token-provider.js';
 import { httpMiddleware } from './http-middleware.js';
 
 /**

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { invalidOption } from '../errors.js';
+import { invalidOption } from '../core/errors.js';
 import type { Outlet } from '../gateway/token-gateway.js';
-import type { AadOnBehalfOfMiddleware } from '../obo/types.js';
-import { sendProblem } from '../problem.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../types.js';
+import type { AadOnBehalfOfMiddleware } from '../options/on-behalf-of-types.js';
+import { sendProblem } from '../http/problem.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../core/types.js';
 import { aadBackendAuth } from './backend-auth.js';
 import { gatewayOf } from './http-middleware.js';
 

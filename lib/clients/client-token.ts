@@ -1,9 +1,9 @@
-import { toAadBackendAuthError } from '../errors.js';
-import { userInteractionRequired } from '../obo/user-errors.js';
-import { sanitiseClaims } from '../obo/www-authenticate.js';
-import type { ProviderToken } from '../provider-token.js';
+import { toAadBackendAuthError } from '../core/errors.js';
+import { userInteractionRequired } from '../core/user-errors.js';
+import { sanitiseClaims } from '../http/user-challenge.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import { insufficientClaims, isBearerChallenge } from './bearer-challenge.js';
+import { insufficientClaims, isBearerChallenge } from '../http/bearer-challenge.js';
 import { evictRejectedToken } from './evict-rejected-token.js';
 import type { ClientBinding } from './resolve-source.js';
 

@@ -1,7 +1,7 @@
-import type { ProviderToken } from '../provider-token.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import type { AadTokenProvider } from '../token-provider.js';
-import { insufficientClaims } from './bearer-challenge.js';
+import type { AadTokenProvider } from '../provider/token-provider.js';
+import { insufficientClaims } from '../http/bearer-challenge.js';
 
 /**
  * The backend refused `token`: evict it, at most once per `cooldownMs` per target. On a 401

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalidOption } from '../errors.js';
+import { invalidOption } from '../core/errors.js';
 import { gatewayOf } from '../gateway.js';
 import { userSlotsOf, type UserSlots } from '../obo/on-behalf-of-provider.js';
-import type { AadOnBehalfOfMiddleware } from '../obo/types.js';
+import type { AadOnBehalfOfMiddleware } from '../options/on-behalf-of-types.js';
 // The middleware's default cooldown also serves clients built on a bare provider and on-behalf-of sources.
 import { DEFAULT_PURGE_COOLDOWN_MS, parseMiddlewareOptions } from '../options/middleware-options.js';
-import { AadTokenProvider } from '../token-provider.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../types.js';
+import { AadTokenProvider } from '../provider/token-provider.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../core/types.js';
 
 /**
  * Where a client gets its tokens: `aadBackendAuth` options (a new provider), a

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { AadBackendAuthError } from '../errors.js';
-import type { ProviderToken } from '../provider-token.js';
+import type { AadBackendAuthError } from '../core/errors.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
 
 /**

@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { toAadBackendAuthError, type AadBackendAuthError } from '../errors.js';
-import { insufficientClaims } from '../clients/bearer-challenge.js';
-import { retryAfterFor } from '../problem.js';
+import { toAadBackendAuthError, type AadBackendAuthError } from '../core/errors.js';
+import { insufficientClaims } from '../http/bearer-challenge.js';
+import { retryAfterFor } from '../http/problem.js';
 import { stripClientCredentials } from '../http/header-rules.js';
-import type { ProviderToken } from '../provider-token.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import type { AadTokenProvider } from '../token-provider.js';
-import type { AadBackendAuthLogger } from '../types.js';
+import type { AadTokenProvider } from '../provider/token-provider.js';
+import type { AadBackendAuthLogger } from '../core/types.js';
 import type { Subject } from './subject.js';
 
 /** How a gateway treats requests and backend answers; parsed from the entry point's options. */

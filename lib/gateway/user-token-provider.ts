@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { invalidOption } from '../errors.js';
-import { userTokenMissing } from '../obo/user-errors.js';
+import { invalidOption } from '../core/errors.js';
+import { userTokenMissing } from '../core/user-errors.js';
 import { usableToken } from '../provider/target-state.js';
-import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from '../types.js';
+import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from '../core/types.js';
 import type { TokenGateway } from './token-gateway.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { withoutAccessToken } from '../url-token.js';
+import { withoutAccessToken } from './url-token.js';
 
 /**
  * Removes the client's own credentials before a request is forwarded: the `removeHeaders`

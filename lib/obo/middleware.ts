@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toAadBackendAuthError, type AadBackendAuthError } from '../errors.js';
+import { toAadBackendAuthError, type AadBackendAuthError } from '../core/errors.js';
 import { stripTokenFromUrls } from '../gateway.js';
-import { retryAfterFor, sendProblem } from '../problem.js';
-import type { ProviderToken } from '../provider-token.js';
-import type { TokenTarget } from '../sources/token-source.js';
-import { AadTokenProvider } from '../token-provider.js';
-import type { TokenProvider } from '../types.js';
+import { retryAfterFor, sendProblem } from '../http/problem.js';
+import type { ProviderToken } from '../provider/provider-token.js';
+import type { TokenTarget } from '../grants/token-source.js';
+import { AadTokenProvider } from '../provider/token-provider.js';
+import type { TokenProvider } from '../core/types.js';
 import { OnBehalfOfTokenProvider } from './on-behalf-of-provider.js';
-import { parseOnBehalfOfOptions } from './options.js';
-import type { AadOnBehalfOfMiddleware, AadOnBehalfOfOptions } from './types.js';
-import { userTokenInvalid, userTokenMissing } from './user-errors.js';
-import { UserTokenValidator } from './user-token-validator.js';
+import { parseOnBehalfOfOptions } from '../options/on-behalf-of-options.js';
+import type { AadOnBehalfOfMiddleware, AadOnBehalfOfOptions } from '../options/on-behalf-of-types.js';
+import { userTokenInvalid, userTokenMissing } from '../core/user-errors.js';
+import { UserTokenValidator } from '../subjects/user-token/user-token-validator.js';
 
 /** What tests and benchmarks may look at: the validator, to count RS256 verifications. */
 export interface OnBehalfOfInternals {

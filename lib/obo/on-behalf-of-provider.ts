@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import type { ProviderToken } from '../provider-token.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import type { TokenTarget } from '../sources/token-source.js';
-import type { AadTokenProvider } from '../token-provider.js';
-import { invalidOption } from '../errors.js';
-import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from '../types.js';
-import { userTokenInvalid, userTokenMissing } from './user-errors.js';
-import type { UserTokenValidator } from './user-token-validator.js';
+import type { TokenTarget } from '../grants/token-source.js';
+import type { AadTokenProvider } from '../provider/token-provider.js';
+import { invalidOption } from '../core/errors.js';
+import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from '../core/types.js';
+import { userTokenInvalid, userTokenMissing } from '../core/user-errors.js';
+import type { UserTokenValidator } from '../subjects/user-token/user-token-validator.js';
 
 /**
  * What `createAuthFetch` needs of an on-behalf-of provider: the provider behind it and each

@@ -1,6 +1,6 @@
-import { invalidOption } from '../errors.js';
-import { frozenCopy, integerOption } from '../option-checks.js';
-import { HEADER_NAME, tokenHeaderProblem } from '../validation.js';
+import { invalidOption } from '../core/errors.js';
+import { frozenCopy, integerOption } from '../core/option-checks.js';
+import { HEADER_NAME, tokenHeaderProblem } from '../core/validation.js';
 
 /** Throws `ERR_INVALID_OPTION` naming `option` when `problem` is set. */
 export function check(option: string, problem: string | undefined): void {

@@ -1,5 +1,5 @@
 import type { GatewayRules } from '../gateway/token-gateway.js';
-import type { AadBackendAuthLogger } from '../types.js';
+import type { AadBackendAuthLogger } from '../core/types.js';
 
 /** The rules of an entry point, from its parsed options; `purgeOnStatus` is the HTTP middleware's alone. */
 export function gatewayRules(

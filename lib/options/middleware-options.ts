@@ -1,6 +1,6 @@
-import { invalidOption } from '../errors.js';
-import { definedOptions, frozenCopy } from '../option-checks.js';
-import type { AadBackendAuthOptions, ErrorHandler } from '../types.js';
+import { invalidOption } from '../core/errors.js';
+import { definedOptions, frozenCopy } from '../core/option-checks.js';
+import type { AadBackendAuthOptions, ErrorHandler } from '../core/types.js';
 import { check, integer, parseHeaderOptions } from './checks.js';
 import { PROVIDER_KEYS, parseProviderOptions, type ProviderSettings } from './provider-options.js';
 

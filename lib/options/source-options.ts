@@ -1,12 +1,12 @@
-import { invalidOption } from '../errors.js';
-import { MemoryTokenCache } from '../memory-cache.js';
-import { hasMethods } from '../option-checks.js';
-import { createClientSecretSource } from '../sources/client-secret.js';
-import { parseClientCredentialOptions, refuseWithCredential } from '../sources/client-credential-options.js';
-import { createCredentialSource } from '../sources/credential.js';
-import type { TokenSource } from '../sources/token-source.js';
-import type { TokenCredential } from '../types.js';
-import { endpointProblem, isEntraV1TokenUrl } from '../validation.js';
+import { invalidOption } from '../core/errors.js';
+import { MemoryTokenCache } from '../provider/memory-cache.js';
+import { hasMethods } from '../core/option-checks.js';
+import { createClientSecretSource } from '../grants/client-secret.js';
+import { parseClientCredentialOptions, refuseWithCredential } from './client-credential-options.js';
+import { createCredentialSource } from '../grants/credential.js';
+import type { TokenSource } from '../grants/token-source.js';
+import type { TokenCredential } from '../core/types.js';
+import { endpointProblem, isEntraV1TokenUrl } from '../core/validation.js';
 import { check, nonEmptyString } from './checks.js';
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { AadBackendAuthError, invalidOption } from '../errors.js';
-import { frozenCopy } from '../option-checks.js';
-import { targetKey, type TokenSource, type TokenTarget } from '../sources/token-source.js';
-import { normalizeTenant, resourceProblem, resourceToScope, scopeToResource, scopesProblem, tenantProblem, toScopeList } from '../validation.js';
-import { capabilitiesKey, parseClientCapabilities } from '../token-request-claims.js';
+import { AadBackendAuthError, invalidOption } from '../core/errors.js';
+import { frozenCopy } from '../core/option-checks.js';
+import { targetKey, type TokenSource, type TokenTarget } from '../grants/token-source.js';
+import { normalizeTenant, resourceProblem, resourceToScope, scopeToResource, scopesProblem, tenantProblem, toScopeList } from '../core/validation.js';
+import { capabilitiesKey, parseClientCapabilities } from '../grants/token-request-claims.js';
 import { check } from './checks.js';
 import type { EndpointKind } from './source-options.js';
 

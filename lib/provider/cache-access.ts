@@ -1,6 +1,6 @@
-import { ProviderToken } from '../provider-token.js';
-import { withTimeout } from '../timing.js';
-import type { AadBackendAuthLogger, TokenCache } from '../types.js';
+import { ProviderToken } from './provider-token.js';
+import { withTimeout } from '../core/timing.js';
+import type { AadBackendAuthLogger, TokenCache } from '../core/types.js';
 import type { Purpose } from './target-state.js';
 
 /** A shared cache gets this long per call before it counts as a miss. */

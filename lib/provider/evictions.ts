@@ -1,5 +1,5 @@
-import type { ProviderToken } from '../provider-token.js';
-import type { AadBackendAuthLogger, TokenCache } from '../types.js';
+import type { ProviderToken } from './provider-token.js';
+import type { AadBackendAuthLogger, TokenCache } from '../core/types.js';
 import type { ProviderCounters } from './provider-stats.js';
 import { cacheCall } from './cache-access.js';
 import type { TargetMap } from './target-map.js';

@@ -1,7 +1,7 @@
-import { AadBackendAuthError } from '../errors.js';
-import type { ProviderToken } from '../provider-token.js';
-import { sleep, withTimeout } from '../timing.js';
-import type { AadBackendAuthLogger, TokenCache, TokenCacheLock } from '../types.js';
+import { AadBackendAuthError } from '../core/errors.js';
+import type { ProviderToken } from './provider-token.js';
+import { sleep, withTimeout } from '../core/timing.js';
+import type { AadBackendAuthLogger, TokenCache, TokenCacheLock } from '../core/types.js';
 import { CACHE_TIMEOUT_MS, cacheCall } from './cache-access.js';
 
 const LOCK_POLL_MS = 50;

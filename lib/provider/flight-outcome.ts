@@ -1,6 +1,6 @@
-import { toFailure, type AadBackendAuthError } from '../errors.js';
-import type { ProviderToken } from '../provider-token.js';
-import type { AadBackendAuthLogger } from '../types.js';
+import { toFailure, type AadBackendAuthError } from '../core/errors.js';
+import type { ProviderToken } from './provider-token.js';
+import type { AadBackendAuthLogger } from '../core/types.js';
 import type { LockOutcome } from './fleet-lock.js';
 import type { ProviderEvents } from './provider-events.js';
 import type { ProviderCounters } from './provider-stats.js';

@@ -1,6 +1,6 @@
-import { closedError, noTokenInTime } from '../errors.js';
-import type { ProviderToken } from '../provider-token.js';
-import type { ProviderTelemetry } from '../telemetry.js';
+import { closedError, noTokenInTime } from '../core/errors.js';
+import type { ProviderToken } from './provider-token.js';
+import type { ProviderTelemetry } from './telemetry.js';
 import { takeFailure, takeToken, type OutcomeContext } from './flight-outcome.js';
 import { joinFlight } from './flights.js';
 import { obtainToken, type FlightSettings } from './obtain-token.js';

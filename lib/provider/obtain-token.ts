@@ -1,10 +1,10 @@
-import { AadBackendAuthError, toFailure } from '../errors.js';
-import { ProviderToken } from '../provider-token.js';
-import type { TokenSource, TokenTarget } from '../sources/token-source.js';
-import type { ProviderTelemetry } from '../telemetry.js';
-import { requestClaims } from '../token-request-claims.js';
-import { deadlineSignal, raceSignal, sleep } from '../timing.js';
-import type { AadBackendAuthLogger, TokenCache } from '../types.js';
+import { AadBackendAuthError, toFailure } from '../core/errors.js';
+import { ProviderToken } from './provider-token.js';
+import type { TokenSource, TokenTarget } from '../grants/token-source.js';
+import type { ProviderTelemetry } from './telemetry.js';
+import { requestClaims } from '../grants/token-request-claims.js';
+import { deadlineSignal, raceSignal, sleep } from '../core/timing.js';
+import type { AadBackendAuthLogger, TokenCache } from '../core/types.js';
 import { obtainUnderFleetLock, type LockOutcome } from './fleet-lock.js';
 import type { RequestLimiter } from './request-limiter.js';
 import { readUsable, cacheCall } from './cache-access.js';

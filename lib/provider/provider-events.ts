@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AadBackendAuthLogger, TokenProviderEvents } from '../types.js';
+import type { AadBackendAuthLogger, TokenProviderEvents } from '../core/types.js';
 
 type Listener<E extends keyof TokenProviderEvents> = (...args: TokenProviderEvents[E]) => void;
 

@@ -1,4 +1,4 @@
-import type { TokenProviderStats } from '../types.js';
+import type { TokenProviderStats } from '../core/types.js';
 import type { TargetState } from './target-state.js';
 
 /** The provider's counters; `snapshot` adds what is read off the held targets. */

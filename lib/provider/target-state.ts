@@ -1,7 +1,7 @@
-import type { AadBackendAuthError } from '../errors.js';
-import type { ProviderToken } from '../provider-token.js';
-import type { TokenTarget } from '../sources/token-source.js';
-import { backoffMs } from '../timing.js';
+import type { AadBackendAuthError } from '../core/errors.js';
+import type { ProviderToken } from './provider-token.js';
+import type { TokenTarget } from '../grants/token-source.js';
+import { backoffMs } from '../core/timing.js';
 
 /**
  * One target's state in one provider, and the arithmetic of refreshes, back-off and

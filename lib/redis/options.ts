@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { invalidOption } from '../errors.js';
-import { createDefaultLogger } from '../logger.js';
-import { definedOptions, hasMethods, integerOption } from '../option-checks.js';
-import type { AadBackendAuthLogger } from '../types.js';
+import { invalidOption } from '../core/errors.js';
+import { createDefaultLogger } from '../core/logger.js';
+import { definedOptions, hasMethods, integerOption } from '../core/option-checks.js';
+import type { AadBackendAuthLogger } from '../core/types.js';
 import { parseEncryptionKey } from './encryption.js';
 import type { RedisSendCommand, RedisSubscribe, RedisTokenCacheOptions } from './types.js';
 

@@ -1,5 +1,5 @@
-import { withTimeout } from '../timing.js';
-import type { AadBackendAuthLogger } from '../types.js';
+import { withTimeout } from '../core/timing.js';
+import type { AadBackendAuthLogger } from '../core/types.js';
 import type { RedisSendCommand } from './types.js';
 
 /**

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { sleep } from '../timing.js';
-import { parseJsonObject } from '../token-response.js';
-import type { StoredToken, TokenCache, TokenCacheLock } from '../types.js';
+import { sleep } from '../core/timing.js';
+import { parseJsonObject } from '../grants/token-response.js';
+import type { StoredToken, TokenCache, TokenCacheLock } from '../core/types.js';
 import { decrypt, encrypt } from './encryption.js';
 import { parseRedisTokenCacheOptions, type RedisTokenCacheSettings } from './options.js';
 import { RedisCommands, RedisUnavailableError } from './redis-commands.js';

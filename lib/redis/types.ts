@@ -1,4 +1,4 @@
-import type { AadBackendAuthLogger } from '../types.js';
+import type { AadBackendAuthLogger } from '../core/types.js';
 
 /**
  * Sends one raw Redis command and resolves with its reply, so any client works:

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Subject } from '../gateway/subject.js';
-import type { ProviderToken } from '../provider-token.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import type { AadTokenProvider } from '../token-provider.js';
+import type { AadTokenProvider } from '../provider/token-provider.js';
 
 /** The app itself: a request's target comes from the options (fixed, or per request). */
 export class AppSubject implements Subject {

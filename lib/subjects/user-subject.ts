@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Subject } from '../gateway/subject.js';
-import type { ProviderToken } from '../provider-token.js';
+import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import type { TokenTarget } from '../sources/token-source.js';
-import type { AadTokenProvider } from '../token-provider.js';
-import type { AadBackendAuthLogger } from '../types.js';
-import { userInteractionRequired, userTokenInvalid, userTokenMissing } from '../obo/user-errors.js';
-import type { UserTokenValidator } from '../obo/user-token-validator.js';
-import type { AadBackendAuthError } from '../errors.js';
+import type { TokenTarget } from '../grants/token-source.js';
+import type { AadTokenProvider } from '../provider/token-provider.js';
+import type { AadBackendAuthLogger } from '../core/types.js';
+import { userInteractionRequired, userTokenInvalid, userTokenMissing } from '../core/user-errors.js';
+import type { UserTokenValidator } from './user-token/user-token-validator.js';
+import type { AadBackendAuthError } from '../core/errors.js';
 
 /**
  * The rule that a token obtained for a user is never used at or after `limit`, the `exp` of the

@@ -1,4 +1,4 @@
-import { integerOption, isLoopbackHost } from '../option-checks.js';
+import { integerOption, isLoopbackHost } from '../core/option-checks.js';
 import { registerCertificate, type RegisteredCertificate } from './client-authentication.js';
 import { stableGuid } from './tokens.js';
 import type { EmulatorResource, EntraEmulatorOptions } from './types.js';

@@ -5,7 +5,7 @@
 // is searched for the material.
 import { expect } from 'chai';
 import { createTokenProvider, MemoryTokenCache, type TokenProvider, type TokenProviderOptions } from '../../lib/index.js';
-import { basicAuthorization } from '../../lib/sources/client-authentication.js';
+import { basicAuthorization } from '../../lib/grants/client-authentication.js';
 import { DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { makeCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { captureArtefact, captureDebugOutput } from '../helpers/leak-capture.js';

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type { IncomingMessage } from 'node:http';
 import { aadOnBehalfOf, type AadOnBehalfOfOptions } from '../../lib/index.js';
-import { basicAuthorization } from '../../lib/sources/client-authentication.js';
+import { basicAuthorization } from '../../lib/grants/client-authentication.js';
 import { DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator, type Fault } from '../../lib/testing/index.js';
 import { makeCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { startGateway } from '../helpers/gateway.js';

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTokenProvider, type AadBackendAuthOptions } from '../../lib/index.js';
-import { MemoryTokenCache } from '../../lib/memory-cache.js';
+import { MemoryTokenCache } from '../../lib/provider/memory-cache.js';
 import { DEFAULT_CLIENT_ID, startEntraEmulator, type EntraEmulator, type Fault } from '../../lib/testing/index.js';
 import { startRig, type Answer, type Rig } from '../helpers/fault-rig.js';
 import { refusedPort, startRecordingServer, type RecordingServer } from '../helpers/hostile-servers.js';

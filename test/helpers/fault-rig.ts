@@ -2,7 +2,7 @@
 // a real backend and a real gateway, in front of a shared emulator.
 import { expect } from 'chai';
 import { aadBackendAuth, type AadBackendAuthMiddleware, type AadBackendAuthOptions } from '../../lib/index.js';
-import { MemoryTokenCache } from '../../lib/memory-cache.js';
+import { MemoryTokenCache } from '../../lib/provider/memory-cache.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { watchProcess } from './process-watch.js';
 import { startGateway, type ExpressMajor, type Gateway, type ProxyMajor } from './gateway.js';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { FleetGatewayConfig, FleetMessage, FleetRequest, FleetRoute } from '../fixtures/fleet-gateway.js';
-import type { TokenProviderStats } from '../../lib/types.js';
+import type { TokenProviderStats } from '../../lib/core/types.js';
 
 export type { FleetGatewayConfig, FleetRoute };
 

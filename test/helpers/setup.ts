@@ -7,7 +7,7 @@ import {
   type EntraEmulator,
   type EntraEmulatorOptions,
 } from '../../lib/testing/index.js';
-import { MemoryTokenCache } from '../../lib/memory-cache.js';
+import { MemoryTokenCache } from '../../lib/provider/memory-cache.js';
 import { startGateway, type ExpressMajor, type Gateway, type GatewayRoute, type ProxyMajor } from './gateway.js';
 import { startBackend, type Backend } from './servers.js';
 

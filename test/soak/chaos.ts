@@ -9,7 +9,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { aadBackendAuth, type AadBackendAuthMiddleware } from '../../lib/index.js';
-import { MemoryTokenCache } from '../../lib/memory-cache.js';
+import { MemoryTokenCache } from '../../lib/provider/memory-cache.js';
 import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,

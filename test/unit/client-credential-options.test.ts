@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Agent } from 'node:https';
 import { AadBackendAuthError, createTokenProvider, type TokenProviderOptions } from '../../lib/index.js';
-import { basicAuthorization } from '../../lib/sources/client-authentication.js';
-import { createOutboundAgents } from '../../lib/sources/outbound-agent.js';
+import { basicAuthorization } from '../../lib/grants/client-authentication.js';
+import { createOutboundAgents } from '../../lib/grants/outbound-agent.js';
 import { makeCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { startupErrorOf } from '../helpers/startup-error.js';
 

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { bearerChallenge, insufficientClaims, isBearerChallenge } from '../../lib/clients/bearer-challenge.js';
-import { isReplayableAxiosData, isReplayableFetchBody, isReplayableFetchCall } from '../../lib/clients/replayable-body.js';
-import { summarizeRequest } from '../../lib/clients/redact-axios-error.js';
-import { parseWwwAuthenticate } from '../../lib/clients/www-authenticate.js';
-import { AadBackendAuthError } from '../../lib/errors.js';
-import { capabilitiesKey, parseClientCapabilities, requestClaims } from '../../lib/token-request-claims.js';
+import { bearerChallenge, insufficientClaims, isBearerChallenge } from '../../lib/http/bearer-challenge.js';
+import { isReplayableAxiosData, isReplayableFetchBody, isReplayableFetchCall } from '../../lib/adapters/clients/replayable-body.js';
+import { summarizeRequest } from '../../lib/adapters/clients/redact-axios-error.js';
+import { parseWwwAuthenticate } from '../../lib/http/challenge.js';
+import { AadBackendAuthError } from '../../lib/core/errors.js';
+import { capabilitiesKey, parseClientCapabilities, requestClaims } from '../../lib/grants/token-request-claims.js';
 import { Readable } from 'node:stream';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64');

@@ -8,8 +8,8 @@ import {
   setPendingClaims,
   type TargetState,
 } from '../../lib/provider/target-state.js';
-import { ProviderToken } from '../../lib/provider-token.js';
-import { holdProcessOpen } from '../../lib/timing.js';
+import { ProviderToken } from '../../lib/provider/provider-token.js';
+import { holdProcessOpen } from '../../lib/core/timing.js';
 
 const target = { key: 'k', tenantId: 't', scope: 'api://orders/.default', notAfter: Infinity } as unknown as TargetState['target'];
 const claims = '{"access_token":{"nbf":{"essential":true,"value":"1"}}}';

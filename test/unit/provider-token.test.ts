@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { ProviderToken } from '../../lib/provider-token.js';
+import { ProviderToken } from '../../lib/provider/provider-token.js';
 
 const T0 = 1_800_000_000_000;
 const fetched = (expiresInS: number, refreshInS?: number) => ({

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { withTimeout } from '../../lib/timing.js';
+import { withTimeout } from '../../lib/core/timing.js';
 
 describe('withTimeout', function () {
   let server: ChildProcess;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { AadBackendAuthError } from '../../lib/errors.js';
-import { MAX_TOKEN_LIFETIME_SECONDS, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../../lib/token-response.js';
+import { AadBackendAuthError } from '../../lib/core/errors.js';
+import { MAX_TOKEN_LIFETIME_SECONDS, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../../lib/grants/token-response.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/entra/${name}`, import.meta.url), 'utf8');
 const json = 'application/json; charset=utf-8';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { withoutAccessToken } from '../../lib/url-token.js';
+import { withoutAccessToken } from '../../lib/http/url-token.js';
 
 describe('withoutAccessToken', () => {
   it('leaves URLs without the parameter alone (undefined: nothing to change)', () => {

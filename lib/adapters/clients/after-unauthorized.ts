@@ -1,6 +1,6 @@
 import type { TokenGateway } from '../../gateway/token-gateway.js';
-import { isBearerChallenge } from '../../clients/bearer-challenge.js';
-import type { ProviderToken } from '../../provider-token.js';
+import { isBearerChallenge } from '../../http/bearer-challenge.js';
+import type { ProviderToken } from '../../provider/provider-token.js';
 import type { TargetState } from '../../provider/target-state.js';
 
 /**

@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { invalidOption } from '../../errors.js';
+import { invalidOption } from '../../core/errors.js';
 import { TokenGateway } from '../../gateway/token-gateway.js';
 import { UserTokenProvider } from '../../gateway/user-token-provider.js';
-import { createDefaultLogger } from '../../logger.js';
-import type { AadOnBehalfOfMiddleware } from '../../obo/types.js';
+import { createDefaultLogger } from '../../core/logger.js';
+import type { AadOnBehalfOfMiddleware } from '../../options/on-behalf-of-types.js';
 import { gatewayRules } from '../../options/gateway-rules.js';
 // The middleware's default cooldown also serves clients built on a bare provider.
 import { DEFAULT_PURGE_COOLDOWN_MS } from '../../options/middleware-options.js';
 import { PROVIDER_DEFAULTS } from '../../options/provider-options.js';
 import { AppSubject } from '../../subjects/app-subject.js';
-import { AadTokenProvider } from '../../token-provider.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../../types.js';
+import { AadTokenProvider } from '../../provider/token-provider.js';
+import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../../core/types.js';
 import { appGateway } from '../backend-auth.js';
 import { gatewayOf } from '../http-middleware.js';
 

@@ -1,4 +1,4 @@
-import type { AadBackendAuthLogger } from '../../../lib/types.js';
+import type { AadBackendAuthLogger } from '../../../lib/core/types.js';
 
 export interface RecordingLogger extends AadBackendAuthLogger {
   readonly lines: { level: string; message: string }[];

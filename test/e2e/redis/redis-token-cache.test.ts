@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { RedisTokenCache, type RedisTokenCacheOptions } from '../../../lib/redis/index.js';
-import type { StoredToken } from '../../../lib/types.js';
+import type { StoredToken } from '../../../lib/core/types.js';
 import { connectRedisClient, type RedisClientKind, type TestRedisClient } from '../../helpers/redis-clients.js';
 import { sharedOrOwnRedis } from '../../helpers/redis-server.js';
 import { recordingLogger } from './recording-logger.js';

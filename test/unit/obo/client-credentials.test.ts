@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { Agent } from 'node:http';
 import { AadBackendAuthError, aadOnBehalfOf, type AadOnBehalfOfOptions } from '../../../lib/index.js';
-import { parseOnBehalfOfOptions } from '../../../lib/obo/options.js';
+import { parseOnBehalfOfOptions } from '../../../lib/options/on-behalf-of-options.js';
 import { makeCertificate, type TestCertificate } from '../../helpers/certificates.js';
 import { startupErrorOf } from '../../helpers/startup-error.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { AadBackendAuthError, aadOnBehalfOf, type AadOnBehalfOfOptions } from '../../../lib/index.js';
-import { parseOnBehalfOfOptions } from '../../../lib/obo/options.js';
+import { parseOnBehalfOfOptions } from '../../../lib/options/on-behalf-of-options.js';
 import { startupErrorOf } from '../../helpers/startup-error.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import { createRemoteJWKSet, errors as joseErrors, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { verificationFailure } from '../../../lib/obo/issuer-keys.js';
-import { rememberingFailures } from '../../../lib/obo/remembered-jwks.js';
+import { verificationFailure } from '../../../lib/subjects/user-token/issuer-keys.js';
+import { rememberingFailures } from '../../../lib/subjects/user-token/remembered-jwks.js';
 import { close, listen } from '../../helpers/servers.js';
 
 describe('a JWKS whose failed reads are remembered', () => {

@@ -7,7 +7,7 @@ import {
   DEFAULT_TENANT_ID,
   resolveOptions,
 } from '../../../lib/testing/options.js';
-import { isLoopbackHost } from '../../../lib/option-checks.js';
+import { isLoopbackHost } from '../../../lib/core/option-checks.js';
 import { stableGuid } from '../../../lib/testing/tokens.js';
 import { startEntraEmulator } from '../../../lib/testing/index.js';
 

@@ -1,0 +1,96 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+import { isLoopbackHost } from '../core/option-checks.js';
+
+/** How token requests leave the process. */
+export interface OutboundSettings {
+  /** An explicit proxy URL, `false` for never, or `undefined` to follow `HTTPS_PROXY` / `NO_PROXY`. */
+  readonly proxy: string | false | undefined;
+  /** An agent that decides everything itself (proxying and TLS); loopback still goes direct. */
+  readonly agent: http.Agent | undefined;
+  /** Extra trusted CAs (PEM), added to Node's own roots for every https token request. */
+  readonly ca: readonly (string | Buffer)[] | undefined;
+}
+
+/** The agents axios gets for one request. */
+export interface RequestAgents {
+  readonly httpAgent: http.Agent;
+  readonly httpsAgent: http.Agent;
+}
+
+export interface OutboundAgents {
+  /** The agents for a token endpoint URL; the environment is read on every call. */
+  forUrl(url: string): RequestAgents;
+}
+
+/** CONNECT tunnelling whose TLS to the token endpoint also trusts `ca` (https-proxy-agent applies its own options only to the proxy hop). */
+class TrustingProxyAgent extends HttpsProxyAgent<string> {
+  readonly #ca: readonly (string | Buffer)[] | undefined;
+  constructor(proxy: string, ca: readonly (string | Buffer)[] | undefined) {
+    super(proxy, { keepAlive: true, ...(ca !== undefined && { ca: [...ca] }) });
+    this.#ca = ca;
+  }
+  override connect(req: http.ClientRequest, opts: Parameters<HttpsProxyAgent<string>['connect']>[1]): ReturnType<HttpsProxyAgent<string>['connect']> {
+    return super.connect(req, this.#ca === undefined ? opts : ({ ...opts, ca: [...this.#ca] } as typeof opts));
+  }
+}
+
+let sharedDirect: RequestAgents | undefined;
+
+/** Plain agents: never a proxy, whatever `NODE_USE_ENV_PROXY` does to the global ones. */
+function directAgents(ca: readonly (string | Buffer)[] | undefined): RequestAgents {
+  if (ca === undefined) {
+    sharedDirect ??= { httpAgent: new http.Agent({ keepAlive: true }), httpsAgent: new https.Agent({ keepAlive: true }) };
+    return sharedDirect;
+  }
+  return { httpAgent: new http.Agent({ keepAlive: true }), httpsAgent: new https.Agent({ keepAlive: true, ca: [...ca] }) };
+}
+
+/**
+ * Chooses, per token request, between a direct connection and a CONNECT tunnel.
+ * Loopback endpoints are always direct (the emulator, a sidecar). Otherwise an
+ * explicit `agent` or `proxy` wins; else `https_proxy`/`HTTPS_PROXY`, `no_proxy`/`NO_PROXY`
+ * (lower case wins, as in curl) are read through proxy-from-env at request time.
+ */
+export function createOutboundAgents(settings: OutboundSettings): OutboundAgents {
+  const ca = settings.ca === undefined ? undefined : [...rootCertificates, ...settings.ca];
+  const direct = directAgents(ca);
+  const explicit: RequestAgents | undefined = settings.agent === undefined ? undefined : { httpAgent: settings.agent, httpsAgent: settings.agent };
+  const tunnels = new Map<string, RequestAgents>();
+  const tunnel = (proxy: string): RequestAgents => {
+    let agents = tunnels.get(proxy);
+    if (agents === undefined) {
+      const agent = new TrustingProxyAgent(proxy, ca);
+      // http token endpoints are loopback only, so only https ever reaches a tunnel.
+      agents = { httpAgent: direct.httpAgent, httpsAgent: agent };
+      tunnels.set(proxy, agents);
+    }
+    return agents;
+  };
+  return {
+    forUrl(url) {
+      const target = new URL(url);
+      if (isLoopbackHost(target.hostname)) return direct;
+      if (explicit !== undefined) return explicit;
+      if (settings.proxy === false) return direct;
+      const proxy = settings.proxy ?? getProxyForUrl(url);
+      return proxy === '' ? direct : tunnel(proxy);
+    },
+  };
+}
+
+/** A problem phrase for a proxy URL option, or `undefined` when it is fine. */
+export function proxyUrlProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return 'must be a proxy URL such as "http://proxy.corp:3128", or false';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URL such as "http://proxy.corp:3128"';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http: or https: URL';
+  return undefined;
+}
