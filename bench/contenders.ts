@@ -4,7 +4,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { Agent, createServer, type Server } from 'node:http';
 import { aadBackendAuth, aadOnBehalfOf } from '../lib/index.js';
 import type { TokenProviderStats } from '../lib/index.js';
-import { onBehalfOfInternals } from '../lib/obo/middleware.js';
+import { userValidatorOf } from '../test/helpers/user-validator.js';
 import { fixedToken, handWrittenCache, perRequestToken } from './hand-written.js';
 import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
 
@@ -72,7 +72,7 @@ export async function createContender(spec: ContenderSpec, backendUrl: string): 
   if (auth === undefined) app.use(proxy);
   else app.use(auth, proxy);
   const middleware = spec.kind === 'aadBackendAuth' || spec.kind === 'aadOnBehalfOf' ? (auth as unknown as ContenderMiddleware) : undefined;
-  const validator = onBehalfOfInternals(auth)?.validator;
+  const validator = spec.kind === 'aadOnBehalfOf' ? userValidatorOf(auth) : undefined;
   // Listening happens in the caller, with a deep backlog.
   return { spec, server: createServer(app), middleware, verifications: validator === undefined ? undefined : () => validator.verifications };
 }

@@ -13,7 +13,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import express from 'express';
 import { Bench } from 'tinybench';
 import { aadBackendAuth, aadOnBehalfOf } from '../lib/index.js';
-import { onBehalfOfInternals } from '../lib/obo/middleware.js';
+import { userValidatorOf } from '../test/helpers/user-validator.js';
 import { startEntraEmulator } from '../lib/testing/index.js';
 import { handWrittenCache } from './hand-written.js';
 import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
@@ -126,7 +126,7 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
     // On behalf of the user, created (as B above) before metrics are on. Every user is validated
     // and exchanged once here; the timed calls then find both the validation and the token cached.
     const onBehalfOf = aadOnBehalfOf({ authorityHost: emulator.url, tenantId: TENANT_ID, clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET, scope: `${RESOURCE}/Orders.Read` });
-    const validator = onBehalfOfInternals(onBehalfOf)!.validator;
+    const validator = userValidatorOf(onBehalfOf);
     const userHeaders = await Promise.all(
       Array.from({ length: OBO_USERS }, async (_, i) => rawHeaders(`Bearer ${await emulator.issueUserToken({ oid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, aud: `api://${OBO_CLIENT_ID}` })}`)),
     );

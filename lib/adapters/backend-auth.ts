@@ -4,7 +4,8 @@ import { gatewayRules } from '../options/gateway-rules.js';
 import { parseMiddlewareOptions } from '../options/middleware-options.js';
 import { AppSubject } from '../subjects/app-subject.js';
 import { AadTokenProvider } from '../provider/token-provider.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions } from '../core/types.js';
+import type { AadBackendAuthMiddleware } from '../core/types.js';
+import type { AadBackendAuthOptions } from '../options/types.js';
 import { httpMiddleware } from './http-middleware.js';
 
 /** The app's gateway for a set of `aadBackendAuth` options, and what its entry points need besides. */

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { parseProviderOptions } from '../options/provider-options.js';
 import { AadTokenProvider } from '../provider/token-provider.js';
-import type { TokenProvider, TokenProviderOptions } from '../core/types.js';
+import type { TokenProvider } from '../core/types.js';
+import type { TokenProviderOptions } from '../options/types.js';
 
 /**
  * The token machinery without Express, for code that calls backends itself.

@@ -4,7 +4,8 @@ import type { Outlet, TokenGateway } from '../gateway/token-gateway.js';
 import { sendProblem } from '../http/problem.js';
 import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
-import type { ErrorHandler, TokenProvider } from '../core/types.js';
+import type { TokenProvider } from '../core/types.js';
+import type { ErrorHandler } from '../options/types.js';
 
 type Next = (err?: unknown) => void;
 

@@ -4,7 +4,8 @@ import { invalidOption } from '../core/errors.js';
 import type { Outlet } from '../gateway/token-gateway.js';
 import type { AadOnBehalfOfMiddleware } from '../options/on-behalf-of-types.js';
 import { sendProblem } from '../http/problem.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../core/types.js';
+import type { AadBackendAuthMiddleware, TokenProvider } from '../core/types.js';
+import type { AadBackendAuthOptions } from '../options/types.js';
 import { aadBackendAuth } from './backend-auth.js';
 import { gatewayOf } from './http-middleware.js';
 

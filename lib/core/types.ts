@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AadBackendAuthError } from './errors.js';
 
-export type { AadBackendAuthOptions, ClientCredentialOptions, ErrorHandler, TokenProviderOptions } from '../options/types.js';
-
 /** The options the package passes to {@link TokenCredential.getToken}. */
 export interface CredentialGetTokenOptions {
   abortSignal?: AbortSignal;

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { toAadBackendAuthError, type AadBackendAuthError } from '../core/errors.js';
-import { insufficientClaims } from '../http/bearer-challenge.js';
+import { insufficientClaims } from '../http/challenge.js';
 import { retryAfterFor } from '../http/problem.js';
 import { stripClientCredentials } from '../http/header-rules.js';
 import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
 import type { AadTokenProvider } from '../provider/token-provider.js';
 import type { AadBackendAuthLogger } from '../core/types.js';
-import type { Subject } from './subject.js';
+import type { Subject } from '../subjects/subject.js';
 
 /** How a gateway treats requests and backend answers; parsed from the entry point's options. */
 export interface GatewayRules {

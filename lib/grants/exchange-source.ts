@@ -1,9 +1,9 @@
 import type { AadBackendAuthError } from '../core/errors.js';
 import type { TokenRequester } from './client-authentication.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
-import { parseJsonObject } from './token-response.js';
+import { parseJsonObject } from '../core/json.js';
 import { userConsentRequired, userInteractionRequired, userTokenInvalid } from '../core/user-errors.js';
-import { sanitiseClaims } from '../http/user-challenge.js';
+import { sanitiseClaims } from '../http/challenge.js';
 
 export type ExchangeGrant = 'on-behalf-of' | 'token-exchange';
 

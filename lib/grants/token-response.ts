@@ -1,3 +1,4 @@
+import { parseJsonObject } from '../core/json.js';
 import { AadBackendAuthError, type OAuthErrorDetails } from '../core/errors.js';
 import type { FetchedToken } from './token-source.js';
 
@@ -24,16 +25,6 @@ function parseSeconds(value: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
 
-/** `text` parsed as a JSON object (not an array, not `null`), or `undefined`. */
-export function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-}
 
 /** Turns a 2xx token-endpoint answer into a token, or throws a malformed-response error. */
 export function parseTokenResponse(body: string, contentType: string | undefined, status: number): FetchedToken {

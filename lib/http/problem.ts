@@ -1,7 +1,7 @@
 import { STATUS_CODES, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AadBackendAuthError } from '../core/errors.js';
-import { USER_ERROR_DETAILS, wwwAuthenticateFor } from './user-challenge.js';
+import { wwwAuthenticateFor } from './challenge.js';
 
 /** What end users are told: generic on purpose. The details go to the logger and the `error` event. */
 const DETAILS: Record<number, string> = {
@@ -9,6 +9,13 @@ const DETAILS: Record<number, string> = {
   500: 'The gateway could not get a token for the backend.',
   502: 'The identity provider did not issue a token for the backend.',
   503: 'The identity provider is unavailable. Try again later.',
+};
+/** Short, generic texts for the errors that concern the user: the client learns what to do, not the IdP's words. */
+const USER_ERROR_DETAILS: Readonly<Partial<Record<AadBackendAuthError['code'], string>>> = {
+  ERR_USER_TOKEN_MISSING: 'The request carries no user token.',
+  ERR_USER_TOKEN_INVALID: 'The user token is invalid or expired.',
+  ERR_USER_INTERACTION_REQUIRED: 'The user must sign in again to satisfy the access policy (see WWW-Authenticate).',
+  ERR_USER_CONSENT_REQUIRED: 'The user has not consented to the requested permissions.',
 };
 /** What clients are told to wait, whatever an IdP said: whole seconds from 1 to 5 minutes. */
 const MAX_RETRY_AFTER_SECONDS = 300;

@@ -1,8 +1,9 @@
 import { invalidOption } from '../core/errors.js';
 import { definedOptions, frozenCopy } from '../core/option-checks.js';
-import type { AadBackendAuthOptions, ErrorHandler } from '../core/types.js';
+import type { AadBackendAuthOptions, ErrorHandler } from './types.js';
 import { check, integer, parseHeaderOptions } from './checks.js';
-import { PROVIDER_KEYS, parseProviderOptions, type ProviderSettings } from './provider-options.js';
+import type { ProviderSettings } from '../provider/provider-settings.js';
+import { PROVIDER_KEYS, parseProviderOptions } from './provider-options.js';
 
 /** How long after evicting a target's token another backend refusal may evict again. */
 export const DEFAULT_PURGE_COOLDOWN_MS = 30_000;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientCredentialOptions } from './types.js';
-import type { AadBackendAuthLogger, ErrorHandler, TokenCache, TokenProvider } from '../core/types.js';
+import type { AadBackendAuthLogger, TokenCache, TokenProvider } from '../core/types.js';
+import type { ErrorHandler } from './types.js';
 
 /** Options of {@link aadOnBehalfOf}: the same names as `aadBackendAuth` where they mean the same thing. */
 export interface AadOnBehalfOfOptions<Req extends IncomingMessage = IncomingMessage, Res extends ServerResponse = ServerResponse>

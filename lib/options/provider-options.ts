@@ -3,15 +3,15 @@ import { createDefaultLogger } from '../core/logger.js';
 import { sharedMemoryTokenCache } from '../provider/memory-cache.js';
 import { definedOptions, hasMethods } from '../core/option-checks.js';
 import { CLIENT_CREDENTIAL_KEYS } from './client-credential-options.js';
-import type { TokenSource } from '../grants/token-source.js';
 import { parseClientCapabilities } from '../grants/token-request-claims.js';
-import type { AadBackendAuthLogger, TokenCache, TokenProviderOptions } from '../core/types.js';
+import type { AadBackendAuthLogger, TokenCache } from '../core/types.js';
+import type { TokenProviderOptions } from './types.js';
 import { check, integer } from './checks.js';
 import { isSharedStore, selectSource } from './source-options.js';
-import { selectTarget, type TargetSelector } from './target-options.js';
+import type { ProviderSettings } from '../provider/provider-settings.js';
+import { selectTarget } from './target-options.js';
 
 export { DEFAULT_AUTHORITY_HOST } from './source-options.js';
-export type { TargetSelector } from './target-options.js';
 
 const MAX_FAILURE_COOLDOWN_MS = 5000;
 
@@ -46,19 +46,6 @@ export const PROVIDER_KEYS = [
   ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof TokenProviderOptions)[];
 
-export interface ProviderSettings {
-  readonly source: TokenSource;
-  readonly target: TargetSelector;
-  readonly refreshWindowMs: number;
-  readonly timeoutMs: number;
-  readonly failureCooldownMs: number;
-  readonly maxKeys: number;
-  readonly maxConcurrentTokenRequests: number;
-  readonly cache: TokenCache;
-  readonly logger: AadBackendAuthLogger;
-  /** CAE capabilities such as `cp1`, sent as `claims` with every token request. */
-  readonly clientCapabilities: readonly string[] | undefined;
-}
 
 export function parseProviderOptions(options: unknown, extraKeys: readonly string[] = []): ProviderSettings {
   const o = definedOptions(options, [...PROVIDER_KEYS, ...extraKeys], (name, problem) => invalidOption(name, problem));

@@ -5,10 +5,9 @@ import { targetKey, type TokenSource, type TokenTarget } from '../grants/token-s
 import { normalizeTenant, resourceProblem, resourceToScope, scopeToResource, scopesProblem, tenantProblem, toScopeList } from '../core/validation.js';
 import { capabilitiesKey, parseClientCapabilities } from '../grants/token-request-claims.js';
 import { check } from './checks.js';
+import type { TargetSelector } from '../provider/provider-settings.js';
 import type { EndpointKind } from './source-options.js';
 
-/** Picks the target of a request; throws `ERR_INVALID_TARGET` (400) for a bad per-request value. */
-export type TargetSelector = TokenTarget | ((req: IncomingMessage) => TokenTarget);
 
 type Fail = (option: string, problem: string) => Error;
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import type { TargetSelector } from '../options/target-options.js';
+import type { TargetSelector } from './provider-settings.js';
 import { evict, newTargetState, type TargetState } from './target-state.js';
 
 /** A provider's targets: one fixed target, or per-request targets in an LRU of `maxKeys`. */

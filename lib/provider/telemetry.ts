@@ -1,3 +1,4 @@
+import type { TokenGrant } from '../grants/token-source.js';
 /**
  * OpenTelemetry metrics and traces through `@opentelemetry/api`, an optional peer.
  *
@@ -10,8 +11,6 @@
 import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 
-/** How a source gets its tokens; the `aad_backend_auth.grant` attribute. */
-export type TokenGrant = 'client_credentials' | 'on_behalf_of' | 'token_exchange' | 'credential';
 
 /** The meter and tracer name. */
 export const INSTRUMENTATION_NAME = 'aad-backend-auth';

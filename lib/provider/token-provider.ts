@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { setMaxListeners } from 'node:events';
 import { closedError } from '../core/errors.js';
-import type { ProviderSettings } from '../options/provider-options.js';
+import type { ProviderSettings } from './provider-settings.js';
 import type { ProviderToken } from './provider-token.js';
 import { follow, type FollowContext } from './follow.js';
 import { ProviderEvents } from './provider-events.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { sleep } from '../core/timing.js';
-import { parseJsonObject } from '../grants/token-response.js';
+import { parseJsonObject } from '../core/json.js';
 import type { StoredToken, TokenCache, TokenCacheLock } from '../core/types.js';
 import { decrypt, encrypt } from './encryption.js';
 import { parseRedisTokenCacheOptions, type RedisTokenCacheSettings } from './options.js';

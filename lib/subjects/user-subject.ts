@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Subject } from '../gateway/subject.js';
+import type { Subject } from './subject.js';
 import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
 import type { TokenTarget } from '../grants/token-source.js';

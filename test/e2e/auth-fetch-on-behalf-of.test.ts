@@ -13,7 +13,7 @@ import {
   type AadOnBehalfOfOptions,
   type AuthFetch,
 } from '../../lib/index.js';
-import { onBehalfOfInternals } from '../../lib/obo/middleware.js';
+import { userValidatorOf } from '../helpers/user-validator.js';
 import { DEFAULT_CLIENT_SECRET, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { claimsOf, createForger, oboOptions } from '../helpers/on-behalf-of.js';
 import { INVALID_TOKEN, claimsChallenge, startScriptedBackend, type ScriptedBackend } from '../helpers/scripted-backend.js';
@@ -117,7 +117,7 @@ describe('createAuthFetch(aadOnBehalfOf(...)).for(req): the backend called as th
     apps.push(app);
     const alice = await idp.issueUserToken({ oid: 'alice-oid', name: 'Alice' });
     const bob = await idp.issueUserToken({ oid: 'bob-oid', name: 'Bob' });
-    const { validator } = onBehalfOfInternals(obo)!;
+    const validator = userValidatorOf(obo);
     let verificationsWhenCold = 0;
     for (const [round, [user, token]] of ([['alice-oid', alice], ['bob-oid', bob], ['alice-oid', alice], ['bob-oid', bob]] as const).entries()) {
       if (round === 2) verificationsWhenCold = validator.verifications;

@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { SignJWT } from 'jose';
 import { createHash } from 'node:crypto';
 import { aadOnBehalfOf, MemoryTokenCache, type AadBackendAuthError, type StoredToken } from '../../lib/index.js';
-import { onBehalfOfInternals } from '../../lib/obo/middleware.js';
+import { userValidatorOf } from '../helpers/user-validator.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, startEntraEmulator } from '../../lib/testing/index.js';
 import { VERSION_MATRIX, startGateway } from '../helpers/gateway.js';
 import { claimsOf, createForger, jwksReads, oboOptions, startOboStack, unsignedUserToken, type OboStack } from '../helpers/on-behalf-of.js';
@@ -79,12 +79,12 @@ describe('aadOnBehalfOf: one exchange per user token, never shared', () => {
     }
     expect(new Set(stack.backend.received.map((r) => r.headers.authorization)).size).to.equal(40);
     // Concurrent first requests with one user token share its validation too: RS256 once per user.
-    expect(onBehalfOfInternals(stack.auth)!.validator.verifications).to.equal(40);
+    expect(userValidatorOf(stack.auth).verifications).to.equal(40);
   });
 
   it('runs RS256 once per user token: a warm user costs no verification per request', async () => {
     stack = await startOboStack();
-    const validator = onBehalfOfInternals(stack.auth)!.validator;
+    const validator = userValidatorOf(stack.auth);
     const alice = await stack.idp.issueUserToken({ name: 'Alice' });
     const bob = await stack.idp.issueUserToken({ name: 'Bob' });
     for (let i = 0; i < 100; i++) {

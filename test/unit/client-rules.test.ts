@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bearerChallenge, insufficientClaims, isBearerChallenge } from '../../lib/http/bearer-challenge.js';
+import { bearerChallenge, insufficientClaims, isBearerChallenge } from '../../lib/http/challenge.js';
 import { isReplayableAxiosData, isReplayableFetchBody, isReplayableFetchCall } from '../../lib/adapters/clients/replayable-body.js';
 import { summarizeRequest } from '../../lib/adapters/clients/redact-axios-error.js';
 import { parseWwwAuthenticate } from '../../lib/http/challenge.js';

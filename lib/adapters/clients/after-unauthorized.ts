@@ -1,5 +1,5 @@
 import type { TokenGateway } from '../../gateway/token-gateway.js';
-import { isBearerChallenge } from '../../http/bearer-challenge.js';
+import { isBearerChallenge } from '../../http/challenge.js';
 import type { ProviderToken } from '../../provider/provider-token.js';
 import type { TargetState } from '../../provider/target-state.js';
 

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { AadBackendAuthError, invalidOption, toAadBackendAuthError } from '../../core/errors.js';
-import type { TargetState } from '../../provider/target-state.js';
 import type { TokenProvider } from '../../core/types.js';
 import { userTokenMissing } from '../../core/user-errors.js';
+import type { IssuedToken } from '../../gateway/token-gateway.js';
+import { tokenAfterUnauthorized } from './after-unauthorized.js';
 import { checkClientOptions, parseRetryOnUnauthorized, type AuthClientOptions } from './client-options.js';
-import { acquireFor, evictAfterUnauthorized, tokenAfterUnauthorized } from '../../clients/client-token.js';
+import { resolveClientSource, type AuthSource } from './client-source.js';
 import { fetchWithinOrigin } from './fetch-redirects.js';
 import { isReplayableFetchCall } from './replayable-body.js';
-import { resolveAuthSource, type AuthSource } from '../../clients/resolve-source.js';
 import { checkUrl, parseAllowedOrigins, type UrlPolicy } from './url-policy.js';
 
 /** A function with the signature of the global `fetch`. */
@@ -38,9 +38,6 @@ export interface AuthFetch<Req extends IncomingMessage = IncomingMessage> extend
 }
 
 const noop = (): void => {};
-const rethrow = (error: unknown): never => {
-  throw toAadBackendAuthError(error);
-};
 
 /** The caller's headers: `init.headers`, or else those of a `Request` input (as `fetch` itself does). */
 function callerHeaders(input: string | URL | Request, init: RequestInit | undefined): Headers {
@@ -73,29 +70,23 @@ function callerHeaders(input: string | URL | Request, init: RequestInit | undefi
  * app.get('/summary', async (req, res) => res.json(await (await authFetch.for(req)(url)).json()));
  */
 export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(source: AuthSource<Req>, options: AuthFetchOptions = {}): AuthFetch<Req> {
-  const binding = resolveAuthSource(source);
+  const { gateway, tokenProvider } = resolveClientSource(source);
   const o = checkClientOptions(options, ['fetch', 'retryOnUnauthorized', 'allowedOrigins']);
   if (o.fetch !== undefined && typeof o.fetch !== 'function') throw invalidOption('fetch', 'must be a function with the signature of fetch');
   const inner = (o.fetch as FetchFunction | undefined) ?? ((input, init) => globalThis.fetch(input, init));
   const retry = parseRetryOnUnauthorized(o.retryOnUnauthorized);
   const policy: UrlPolicy = { origins: parseAllowedOrigins(o.allowedOrigins, 'createAuthFetch') };
-  const { provider, header, users } = binding;
+  const { header } = gateway.rules;
 
-  async function send(slot: TargetState, url: URL, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
-    const token = provider.cachedToken(slot) ?? (await acquireFor(binding, slot));
+  async function send({ state, token }: IssuedToken, url: URL, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     const headers = callerHeaders(input, init);
     headers.set(header, token.authorization);
     const first = await fetchWithinOrigin(inner, url, input, init, headers);
     if (first.status !== 401) return first;
-    const wwwAuthenticate = first.headers.get('www-authenticate');
     let next: Awaited<ReturnType<typeof tokenAfterUnauthorized>>;
     try {
-      if (!retry || !isReplayableFetchCall(input, init)) {
-        // Not sent again, but the refused token must still go, as the middleware's purgeOnStatus does.
-        evictAfterUnauthorized(binding, slot, token, wwwAuthenticate);
-        return first;
-      }
-      next = await tokenAfterUnauthorized(binding, slot, token, wwwAuthenticate);
+      // Not sent again without `retry` or with a body that cannot be sent again; the refused token goes all the same.
+      next = await tokenAfterUnauthorized(gateway, state, token, first.headers.get('www-authenticate'), retry && isReplayableFetchCall(input, init));
     } catch (error) {
       first.body?.cancel().catch(noop);
       throw toAadBackendAuthError(error);
@@ -107,52 +98,28 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
     return fetchWithinOrigin(inner, url, input, init, headers);
   }
 
-  /** Where the call goes, checked before any token is fetched: `ERR_URL_NOT_ALLOWED` when the token may not go there. */
-  function urlOf(input: string | URL | Request): URL {
-    return checkUrl(policy, input instanceof Request ? input.url : input);
-  }
-
-  /** The request's slot: for an on-behalf-of source, its user's (asynchronous only when the user token is new). */
-  function slotOf(req: Req | undefined): TargetState | Promise<TargetState> {
-    try {
-      if (users === undefined) return provider.stateFor(req);
-      if (typeof req !== 'object' || req === null) throw userTokenMissing('an on-behalf-of source needs the incoming request: call authFetch.for(req)');
-      const slot = users.slotFor(req);
-      return slot instanceof Promise ? slot.catch(rethrow) : slot;
-    } catch (error) {
-      throw toAadBackendAuthError(error);
-    }
-  }
-
-  const authFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  /** Where the call goes, checked before any token is fetched, then the gateway's flow for `req`'s token. */
+  function call(req: Req | undefined, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     let url: URL;
     try {
-      url = urlOf(input);
+      url = checkUrl(policy, input instanceof Request ? input.url : input);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (users !== undefined) {
-      return Promise.reject(userTokenMissing('an on-behalf-of source calls the backend as a request\'s user: call authFetch.for(req)'));
+    if (req === undefined && gateway.subject.perUser) {
+      return Promise.reject(userTokenMissing('the source calls the backend as a request\'s user: call authFetch.for(req)'));
     }
-    if (provider.perRequestTargets) {
+    if (req === undefined && gateway.subject.needsRequest) {
       return Promise.reject(
         new AadBackendAuthError('ERR_INVALID_TARGET', 'The target is picked per request ("tenantId", "resource" or "scope" is a function): call authFetch.for(req)'),
       );
     }
-    return send(provider.stateFor(undefined), url, input, init);
-  };
-  const bound = (req: Req): FetchFunction => (input, init) => {
-    let url: URL;
-    let slot: TargetState | Promise<TargetState>;
-    try {
-      url = urlOf(input);
-      slot = slotOf(req);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return slot instanceof Promise ? slot.then((found) => send(found, url, input, init)) : send(slot, url, input, init);
-  };
+    return gateway.issue(req).then((issued) => send(issued, url, input, init));
+  }
+
+  const authFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => call(undefined, input, init);
+  const bound = (req: Req): FetchFunction => (input, init) => call(req, input, init);
   Object.defineProperty(authFetch, 'for', { value: bound, enumerable: false });
-  Object.defineProperty(authFetch, 'tokenProvider', { value: binding.tokenProvider as TokenProvider<Req>, enumerable: false });
+  Object.defineProperty(authFetch, 'tokenProvider', { value: tokenProvider as TokenProvider<Req>, enumerable: false });
   return authFetch as AuthFetch<Req>;
 }

@@ -1,13 +1,14 @@
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { AadBackendAuthError, invalidOption } from '../../core/errors.js';
+import type { IssuedToken } from '../../gateway/token-gateway.js';
 import type { ProviderToken } from '../../provider/provider-token.js';
+import { tokenAfterUnauthorized } from './after-unauthorized.js';
 import type { AuthClientOptions } from './client-options.js';
 import { checkClientOptions, parseRetryOnUnauthorized } from './client-options.js';
 import { baseUrlOrigins, checkAxiosUrl, guardRedirects, refusalIn } from './axios-redirects.js';
-import { acquireFor, evictAfterUnauthorized, tokenAfterUnauthorized } from '../../clients/client-token.js';
 import { redactAxiosError } from './redact-axios-error.js';
 import { isReplayableAxiosData } from './replayable-body.js';
-import { resolveAuthSource, type AuthSource } from '../../clients/resolve-source.js';
+import { resolveClientSource, type AuthSource } from './client-source.js';
 import { parseAllowedOrigins, type UrlPolicy } from './url-policy.js';
 
 /** Options of {@link useAadBackendAuth}. */
@@ -17,7 +18,7 @@ export type AadAxiosOptions = AuthClientOptions;
 const RETRY_FLAG = 'aadBackendAuthRetry';
 
 interface Sent {
-  readonly token: ProviderToken;
+  readonly issued: IssuedToken;
   readonly replayable: boolean;
 }
 
@@ -48,32 +49,31 @@ interface ErrorWithResponse {
  * const eject = useAadBackendAuth(ordersApi, { tenantId, clientId, clientSecret, resource: 'api://orders' });
  */
 export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, options: AadAxiosOptions = {}): () => void {
-  const binding = resolveAuthSource(source);
+  const { gateway, tokenProvider, owned } = resolveClientSource(source);
   const o = checkClientOptions(options, ['retryOnUnauthorized', 'allowedOrigins']);
   const retry = parseRetryOnUnauthorized(o.retryOnUnauthorized);
   // An instance made for one backend (its baseURL) sends the token there alone, unless told otherwise.
   const policy: UrlPolicy = { origins: parseAllowedOrigins(o.allowedOrigins, 'useAadBackendAuth') ?? baseUrlOrigins(instance) };
-  const { provider, header } = binding;
-  if (binding.users !== undefined) {
+  const { header } = gateway.rules;
+  if (gateway.subject.perUser) {
     throw invalidOption(
       'source',
       'is an aadOnBehalfOf middleware or provider, which calls the backend as each request\'s user; the axios interceptor serves fixed targets only: use createAuthFetch(source).for(req)',
       'useAadBackendAuth',
     );
   }
-  if (provider.perRequestTargets) {
+  if (gateway.subject.needsRequest) {
     throw invalidOption('source', 'picks its target per request; the axios interceptor serves fixed targets (use createAuthFetch(source).for(req))');
   }
-  const slot = provider.stateFor(undefined);
   // Keyed by the config object axios hands from the request to the response interceptor; nothing is added to it.
   const sent = new WeakMap<InternalAxiosRequestConfig, Sent>();
 
   const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
     const url = checkAxiosUrl(instance, policy, config);
-    const token = provider.cachedToken(slot) ?? (await acquireFor(binding, slot));
-    config.headers.set(header, token.authorization);
+    const issued = await gateway.issue(undefined);
+    config.headers.set(header, issued.token.authorization);
     guardRedirects(config, url, header);
-    sent.set(config, { token, replayable: isReplayableAxiosData(config.data) });
+    sent.set(config, { issued, replayable: isReplayableAxiosData(config.data) });
     return config;
   };
 
@@ -87,13 +87,11 @@ export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, o
     };
     if (record === undefined) return settle();
     const wwwAuthenticate: unknown = response.headers['www-authenticate'];
-    if (!retry || !record.replayable || (config as unknown as Record<string, unknown>)[RETRY_FLAG] === true) {
-      evictAfterUnauthorized(binding, slot, record.token, wwwAuthenticate);
-      return settle();
-    }
+    // Not sent again without `retry`, with a body that cannot be sent again, or a second time; the refused token goes all the same.
+    const again = retry && record.replayable && (config as unknown as Record<string, unknown>)[RETRY_FLAG] !== true;
     let next: ProviderToken | undefined;
     try {
-      next = await tokenAfterUnauthorized(binding, slot, record.token, wwwAuthenticate);
+      next = await tokenAfterUnauthorized(gateway, record.issued.state, record.issued.token, wwwAuthenticate, again);
     } catch (thrown) {
       redactAxiosError(error, header);
       throw thrown;
@@ -123,6 +121,6 @@ export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, o
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
     // Nobody else can reach a provider made from options: it ends with its interceptors.
-    if (binding.owned) void provider.close();
+    if (owned) void tokenProvider.close();
   };
 }

@@ -10,7 +10,8 @@ import { DEFAULT_PURGE_COOLDOWN_MS } from '../../options/middleware-options.js';
 import { PROVIDER_DEFAULTS } from '../../options/provider-options.js';
 import { AppSubject } from '../../subjects/app-subject.js';
 import { AadTokenProvider } from '../../provider/token-provider.js';
-import type { AadBackendAuthMiddleware, AadBackendAuthOptions, TokenProvider } from '../../core/types.js';
+import type { AadBackendAuthMiddleware, TokenProvider } from '../../core/types.js';
+import type { AadBackendAuthOptions } from '../../options/types.js';
 import { appGateway } from '../backend-auth.js';
 import { gatewayOf } from '../http-middleware.js';
 

@@ -3,7 +3,7 @@ import { AadBackendAuthError } from '../../../lib/core/errors.js';
 import { ProviderToken } from '../../../lib/provider/provider-token.js';
 import { problemBody } from '../../../lib/http/problem.js';
 import { userConsentRequired, userInteractionRequired, userTokenInvalid, userTokenMissing } from '../../../lib/core/user-errors.js';
-import { sanitiseClaims, wwwAuthenticateFor } from '../../../lib/http/user-challenge.js';
+import { sanitiseClaims, wwwAuthenticateFor } from '../../../lib/http/challenge.js';
 
 describe('WWW-Authenticate for user-token errors', () => {
   it('challenges a missing token with Bearer and an invalid one with invalid_token', () => {
