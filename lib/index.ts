@@ -1,3 +1,9 @@
+/**
+ * Microsoft Entra ID app and on-behalf-of tokens for Express BFFs: the proxy middleware, the token provider,
+ * the fetch and axios clients, the WebSocket upgrade wrapper and the in-process token cache.
+ *
+ * @module aad-backend-auth
+ */
 export { aadBackendAuth } from './adapters/backend-auth.js';
 export { createTokenProvider } from './adapters/create-token-provider.js';
 export { aadOnBehalfOf } from './adapters/on-behalf-of.js';

@@ -22,6 +22,7 @@ export interface CredentialAccessToken {
  * `@azure/identity` fits (it is an optional peer: install it only to use its credentials).
  */
 export interface TokenCredential {
+  /** Gets a token for `scopes`; `null` counts as a failure. */
   getToken(scopes: string | string[], options?: CredentialGetTokenOptions): Promise<CredentialAccessToken | null>;
 }
 
@@ -68,9 +69,11 @@ export interface TokenCacheLock {
  * rejects is treated as a miss: a store failure never fails a request.
  */
 export interface TokenCache {
+  /** The entry for `key`, or `undefined` (a miss). */
   get(key: string): Awaitable<StoredToken | undefined>;
   /** `ttlMs` runs to the token's `useUntilTimestamp`; the entry must not outlive it. */
   set(key: string, value: StoredToken, ttlMs: number): Awaitable<void>;
+  /** Removes the entry for `key`, if any. */
   delete(key: string): Awaitable<void>;
   /**
    * Optional fleet-wide single flight: take a lock for `key` that expires by
@@ -86,9 +89,13 @@ export interface TokenCache {
 
 /** Where log lines go. `console` fits, and so do pino and winston loggers. */
 export interface AadBackendAuthLogger {
+  /** Retries and other detail. */
   debug(message: string): void;
+  /** A recovery, such as Redis being back. */
   info(message: string): void;
+  /** A failure the package works around, such as a refresh failing while a cached token is served. */
   warn(message: string): void;
+  /** A request that got no token, or a defect (with its stack). */
   error(message: string): void;
 }
 
@@ -161,6 +168,7 @@ export interface RefreshEvent {
   readonly expiresOnTimestamp: number;
 }
 
+/** The events of a {@link TokenProvider} and their arguments, for `on` and `off`. */
 export interface TokenProviderEvents {
   token: [TokenEvent];
   refresh: [RefreshEvent];
@@ -183,6 +191,7 @@ export interface TokenProvider<Req extends IncomingMessage = IncomingMessage> {
    * made to `token` (or to the target holding it).
    */
   invalidate(token?: string | AccessToken): void;
+  /** Counters since the provider was created. */
   stats(): TokenProviderStats;
   /**
    * Resolves once a usable token is cached, fetching it if needed (single flight, as
@@ -197,7 +206,9 @@ export interface TokenProvider<Req extends IncomingMessage = IncomingMessage> {
    * With per-request targets it summarises every target held (the worst wins; see `targets`).
    */
   health(): TokenProviderHealth;
+  /** Adds a listener for `'token'`, `'refresh'` or `'error'`. */
   on<E extends keyof TokenProviderEvents>(event: E, listener: (...args: TokenProviderEvents[E]) => void): this;
+  /** Removes a listener added with `on`. */
   off<E extends keyof TokenProviderEvents>(event: E, listener: (...args: TokenProviderEvents[E]) => void): this;
   /**
    * Stops background work. This provider's waiting callers get `ERR_CLOSED`; a token request

@@ -153,6 +153,7 @@ export class RedisTokenCache implements TokenCache {
     });
   }
 
+  /** What `util.inspect` shows: the settings, never a key or a token. */
   [inspect.custom](): string {
     const { prefix, encryptionKey, subscribe } = this.#settings;
     const fields = { prefix, encrypted: encryptionKey !== undefined, pubsub: subscribe !== undefined, healthy: this.healthy };

@@ -451,7 +451,7 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
  * await emulator.close();
  * ```
  *
- * @example With `@azure/identity` (it requires https):
+ * @example With @azure/identity, which requires https
  * ```ts
  * const emulator = await startEntraEmulator({ https: true });
  * const credential = new ClientSecretCredential(DEFAULT_TENANT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, {

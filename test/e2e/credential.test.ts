@@ -53,7 +53,7 @@ describe('tokens from an @azure/identity TokenCredential', () => {
     const credential = new CountingCredential(async (n) => ({
       token: `t${n}`,
       expiresOnTimestamp: Date.now() + 3600_000,
-      refreshAfterTimestamp: Date.now() + (n === 1 ? 1 : 3000_000),
+      refreshAfterTimestamp: Date.now() + (n === 1 ? 1000 : 3000_000),
     }));
     const auth = await through(credential);
     await fetch(`${gateway!.url}/api/x`);
