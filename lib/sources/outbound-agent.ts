@@ -52,7 +52,7 @@ class TunnelRefused extends Error {
  * `util.inspect`; and a non-200 answer to CONNECT is an error, where the agent would replay the
  * proxy's answer on the socket as if it came from the endpoint.
  */
-class TunnelAgent extends HttpsProxyAgent<string> {
+class TrustingProxyAgent extends HttpsProxyAgent<string> {
   readonly #ca: readonly (string | Buffer)[] | undefined;
   constructor(proxy: string, ca: readonly (string | Buffer)[] | undefined) {
     const { url, authorization } = splitProxyCredentials(proxy);
@@ -107,7 +107,7 @@ export function createOutboundAgents(settings: OutboundSettings): OutboundAgents
   const tunnel = (proxy: string): RequestAgents => {
     let agents = tunnels.get(proxy);
     if (agents === undefined) {
-      const agent = new TunnelAgent(proxy, ca);
+      const agent = new TrustingProxyAgent(proxy, ca);
       // http token endpoints are loopback only, so only https ever reaches a tunnel.
       agents = { httpAgent: direct.httpAgent, httpsAgent: agent };
       tunnels.set(proxy, agents);

@@ -160,6 +160,26 @@ describe('trust at the edges of the token request', () => {
       expect(idp.isIssued(token)).to.not.equal(undefined);
     });
 
+    it('resumed TLS sessions (no certificate to read) still count when they continue a verified handshake for the host', async () => {
+      const sockets: import('node:tls').TLSSocket[] = [];
+      class Recording extends https.Agent {
+        override createConnection(...args: Parameters<https.Agent['createConnection']>): ReturnType<https.Agent['createConnection']> {
+          const socket = super.createConnection(...args) as import('node:tls').TLSSocket;
+          sockets.push(socket);
+          return socket;
+        }
+      }
+      // No keep-alive: every token request opens a new connection, which resumes the cached session.
+      const p = provider({ agent: new Recording({ ca: front.ca.certificate, lookup: toLoopback, keepAlive: false }) });
+      for (let i = 0; i < 3; i++) {
+        const { token } = await p.getToken();
+        expect(idp.isIssued(token)).to.not.equal(undefined);
+        p.invalidate();
+      }
+      expect(sockets.length).to.be.at.least(3);
+      expect(sockets.some((socket) => socket.isSessionReused()), 'a session was resumed').to.equal(true);
+    });
+
     it('an agent that turns certificate checks off gets no token: 503', async () => {
       const agent = new https.Agent({ rejectUnauthorized: false, lookup: toLoopback });
       const error = await failure(provider({ agent }));
