@@ -1,7 +1,8 @@
 import { AadBackendAuthError } from '../core/errors.js';
 import type { Awaitable } from '../core/types.js';
 import { JWT_BEARER_ASSERTION_TYPE, prepareCertificate, signClientAssertion, type PreparedCertificate } from './client-assertion.js';
-import { createFormPoster, type RefineRejection, type Scrub } from './token-request.js';
+import { basicForms, formEncode, scrubber, secretForms } from './scrub.js';
+import { createFormPoster, type RefineRejection } from './token-request.js';
 import type { OutboundAgents } from './outbound-agent.js';
 import type { FetchedToken } from './token-source.js';
 
@@ -41,8 +42,7 @@ interface Material {
 
 /** RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded. */
 export function basicAuthorization(clientId: string, secret: string): string {
-  const encode = (value: string): string => new URLSearchParams({ v: value }).toString().slice(2);
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`, 'utf8').toString('base64')}`;
+  return `Basic ${Buffer.from(`${formEncode(clientId)}:${formEncode(secret)}`, 'utf8').toString('base64')}`;
 }
 
 function unavailable(what: string): AadBackendAuthError {
@@ -79,7 +79,7 @@ async function readMaterial(credential: ClientCredential, clientId: string, sign
       const secret = nonEmpty('clientSecret', await read('clientSecret', credential.secret, signal));
       return {
         identity: secret,
-        secrets: [secret, encodeURIComponent(secret)],
+        secrets: secretForms(secret),
         apply: async (form) => {
           form.set('client_id', clientId);
           form.set('client_secret', secret);
@@ -91,7 +91,7 @@ async function readMaterial(credential: ClientCredential, clientId: string, sign
       const authorization = basicAuthorization(clientId, secret);
       return {
         identity: secret,
-        secrets: [secret, encodeURIComponent(secret), authorization.slice('Basic '.length)],
+        secrets: [...secretForms(secret), ...basicForms(authorization)],
         apply: async (_form, headers) => {
           headers.authorization = authorization;
         },
@@ -135,12 +135,6 @@ async function readMaterial(credential: ClientCredential, clientId: string, sign
       };
     }
   }
-}
-
-function scrubber(secrets: readonly string[]): Scrub {
-  // Longest first, and nothing so short that scrubbing it would mangle ordinary text.
-  const needles = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  return (text) => needles.reduce((out, needle) => out.split(needle).join('[REDACTED]'), text);
 }
 
 /** `invalid_client` (Entra: AADSTS7000215 wrong secret, 7000222 expired secret, 700027 bad assertion) may mean a rotation. */

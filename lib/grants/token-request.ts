@@ -1,14 +1,16 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { AadBackendAuthError } from '../core/errors.js';
 import { describeOAuthError, malformed, parseOAuthError, parseRetryAfter, parseTokenResponse } from './token-response.js';
+import { observeChannel } from './answer-channel.js';
 import type { OutboundAgents } from './outbound-agent.js';
 import type { FetchedToken } from './token-source.js';
 
 /** No honest token answer comes near this; a captive portal or a hostile server might. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** Removes every secret a request carried from text the IdP sent back or an error holds. */
-export type Scrub = (text: string) => string;
+import type { Scrub } from './scrub.js';
+
+export type { Scrub } from './scrub.js';
 
 /**
  * A grant's own reading of a 4xx answer, before the generic `ERR_IDP_REJECTED`: the
@@ -36,12 +38,19 @@ export function createFormPoster(agents: OutboundAgents): PostForm {
   const http = createTokenHttp();
   return async (url, form, headers, signal, scrub, refine) => {
     let response: AxiosResponse<string>;
+    const channel = observeChannel(new URL(url));
     try {
       const { httpAgent, httpsAgent } = agents.forUrl(url);
-      response = await http.post<string>(url, form.toString(), { signal, headers, httpAgent, httpsAgent });
+      response = await http.post<string>(url, form.toString(), { signal, headers, httpAgent, httpsAgent, transport: channel.transport });
     } catch (error) {
+      const refused = channel.answer();
+      if (refused?.problem !== undefined && !signal.aborted) throw notFromEndpoint(url, refused.status, refused.problem);
       throw requestFailed(error, url, signal, scrub);
     }
+    // Only the endpoint's own answer, over TLS to it, is read at all: never a proxy's.
+    const seen = channel.answer();
+    const problem = seen === undefined ? 'that was not seen arriving' : seen.problem;
+    if (problem !== undefined) throw notFromEndpoint(url, response.status, problem);
     return interpret(response, scrub, refine);
   };
 }
@@ -63,9 +72,9 @@ export function createTokenHttp(): AxiosInstance {
 export function interpret(response: AxiosResponse<string>, scrub: Scrub, refine?: RefineRejection): FetchedToken {
   const { status } = response;
   const body = typeof response.data === 'string' ? response.data : '';
-  if (status >= 200 && status < 300) {
-    return parseTokenResponse(body, headerValue(response, 'content-type'), status);
-  }
+  // RFC 6749 §5.1: a token answer is a 200, for every grant.
+  if (status === 200) return parseTokenResponse(body, headerValue(response, 'content-type'), status);
+  if (status >= 200 && status < 300) throw malformed(`HTTP ${status} instead of 200`, status);
   if (status >= 300 && status < 400) throw malformed(`a redirect (HTTP ${status}), which is never followed`, status);
   const retryAfterSeconds = parseRetryAfter(headerValue(response, 'retry-after'));
   if (status === 429 || status === 408 || status >= 500) {
@@ -91,12 +100,20 @@ function headerValue(response: AxiosResponse, name: string): string | undefined 
   return typeof value === 'string' ? value : undefined;
 }
 
+/** An answer that is not the endpoint's own: unavailable (nothing cached, retried as an outage), its body unread. */
+function notFromEndpoint(url: string, status: number, problem: string): AadBackendAuthError {
+  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where(url)} got an answer (HTTP ${status}) ${problem}`);
+}
+
+function where(url: string): string {
+  const endpoint = new URL(url);
+  return `${endpoint.origin}${endpoint.pathname}`;
+}
+
 /** Maps a request that got no usable answer; never keeps the axios error, whose config holds the secret. */
 export function requestFailed(error: unknown, url: string, signal: AbortSignal, scrub: Scrub): AadBackendAuthError {
-  const endpoint = new URL(url);
-  const where = `${endpoint.origin}${endpoint.pathname}`;
   if (signal.aborted) {
-    return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where} was aborted: ${abortReason(signal)}`);
+    return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where(url)} was aborted: ${abortReason(signal)}`);
   }
   const code = error instanceof Error ? String((error as { code?: unknown }).code ?? '') : '';
   const message = error instanceof Error ? scrub(error.message).slice(0, 200) : 'unknown error';
@@ -107,7 +124,7 @@ export function requestFailed(error: unknown, url: string, signal: AbortSignal, 
   if (/^Z_|ERR_ZLIB|ERR_BROTLI|^ERR__ERROR_/.test(code) || /incorrect header check|unexpected end of file|Decompression failed/.test(message)) {
     return malformed('a body that could not be decompressed');
   }
-  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where} failed: ${message}${code ? ` (${code})` : ''}`);
+  return new AadBackendAuthError('ERR_IDP_UNAVAILABLE', `The token request to ${where(url)} failed: ${message}${code ? ` (${code})` : ''}`);
 }
 
 function abortReason(signal: AbortSignal): string {

@@ -59,12 +59,17 @@ export interface ClientCredentialOptions {
    * The proxy for token requests (and, for `aadOnBehalfOf`, OpenID discovery and keys): a URL such as `http://proxy.corp:3128` (https is tunnelled
    * with CONNECT), or `false` to ignore the environment. Loopback token endpoints are always
    * reached directly.
-   * @default undefined (`https_proxy`/`HTTPS_PROXY` and `no_proxy`/`NO_PROXY`, lower case first, read for every token request)
+   * User and password in the URL are sent as `Proxy-Authorization: Basic` and never logged. A proxy that answers
+   * `CONNECT` with anything but 200 gets `ERR_IDP_UNAVAILABLE`; its answer is never read.
+   * @default undefined (`https_proxy`/`HTTPS_PROXY` and `no_proxy`/`NO_PROXY`, lower case first, read for every token request;
+   * `NO_PROXY` as curl reads it: domains with their subdomains, `host:port`, IP literals and CIDR ranges, a lone `*`)
    */
   proxy?: string | false | undefined;
   /**
    * An agent for the same requests as `proxy` that decides proxying and TLS itself (an `HttpsProxyAgent`, say).
-   * Loopback token endpoints are still reached directly. Not with `proxy` or `ca`.
+   * Loopback token endpoints are still reached directly. Not with `proxy` or `ca`. An https answer counts only
+   * when it arrives over a TLS connection that the agent verified and whose certificate names the endpoint's
+   * host: an agent that turns certificate checks off, or replays a proxy's answer, gets `ERR_IDP_UNAVAILABLE`.
    * @default undefined
    */
   agent?: Agent | undefined;

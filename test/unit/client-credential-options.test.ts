@@ -121,6 +121,30 @@ describe('outbound agent choice', () => {
     expect(proxyOf(agents.forUrl('https://login.example/t').httpsAgent)).to.equal(undefined);
   });
 
+  it('NO_PROXY from the environment follows curl: domain and subdomains, .domain, host:port, IPv6 literals, CIDR, lone *', () => {
+    const agents = createOutboundAgents({ proxy: undefined, agent: undefined, ca: undefined });
+    process.env.https_proxy = 'http://lower.proxy:2';
+    const rows: [string, string, boolean][] = [
+      ['example.com', 'https://login.example.com/t', true],
+      ['example.com', 'https://example.com/t', true],
+      ['.example.com', 'https://example.com/t', true],
+      ['example.com', 'https://badexample.com/t', false],
+      ['*.example.com', 'https://login.example.com/t', false],
+      ['login.example.com:8443', 'https://login.example.com:8443/t', true],
+      ['login.example.com:8443', 'https://login.example.com/t', false],
+      ['fd00::1', 'https://[fd00::1]/t', true],
+      ['[fd00::1]', 'https://[fd00::1]/t', true],
+      ['10.0.0.0/8', 'https://10.20.30.40/t', true],
+      ['10.0.0.0/8', 'https://11.0.0.1/t', false],
+      ['a.test example.com', 'https://login.example.com/t', true],
+      ['*', 'https://anything.test/t', true],
+    ];
+    for (const [noProxy, url, direct] of rows) {
+      process.env.no_proxy = noProxy;
+      expect(proxyOf(agents.forUrl(url).httpsAgent), `NO_PROXY=${noProxy} for ${url}`).to.equal(direct ? undefined : 'http://lower.proxy:2/');
+    }
+  });
+
   it('never proxies loopback, not even with an explicit proxy or agent', () => {
     process.env.https_proxy = 'http://lower.proxy:2';
     process.env.http_proxy = 'http://lower.proxy:2';
