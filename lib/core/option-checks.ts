@@ -36,6 +36,11 @@ export function hasMethods(value: unknown, methods: readonly string[]): boolean 
   return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
 }
 
+/** What is wrong with a `logger` option, or `undefined` when it is absent or fits. */
+export function loggerProblem(value: unknown): string | undefined {
+  return value === undefined || hasMethods(value, ['debug', 'info', 'warn', 'error']) ? undefined : 'must have debug, info, warn and error methods';
+}
+
 /** A copy the caller can no longer change: option values are read once, at start-up. */
 export function frozenCopy<T>(values: readonly T[]): readonly T[] {
   return Object.freeze([...values]);

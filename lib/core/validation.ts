@@ -89,11 +89,6 @@ export function endpointProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Entra v1 token endpoints take `resource=` instead of `scope=`. */
-export function isEntraV1TokenUrl(tokenUrl: string): boolean {
-  return new URL(tokenUrl).pathname.replace(/\/+$/, '').endsWith('/oauth2/token');
-}
-
 export function tokenHeaderProblem(value: unknown): string | undefined {
   if (typeof value !== 'string' || !HEADER_NAME.test(value)) return 'must be a valid HTTP header name';
   if (FRAMING_HEADERS.has(value.toLowerCase())) return `must not be "${value}", which frames the HTTP message or connection`;

@@ -1,5 +1,5 @@
 import { invalidOption } from '../core/errors.js';
-import { frozenCopy, integerOption } from '../core/option-checks.js';
+import { frozenCopy, integerOption, loggerProblem } from '../core/option-checks.js';
 import { HEADER_NAME, tokenHeaderProblem } from '../core/validation.js';
 
 /** Throws `ERR_INVALID_OPTION` naming `option` when `problem` is set. */
@@ -32,4 +32,14 @@ export function parseHeaderOptions(o: Record<string, unknown>): { header: string
   check('removeHeaders', o.removeHeaders === undefined || Array.isArray(o.removeHeaders) ? undefined : 'must be an array of header names');
   const removed = ((o.removeHeaders as unknown[] | undefined) ?? []).map((name) => headerName('removeHeaders', name));
   return { header, removeHeaders: frozenCopy([...new Set(['authorization', header, ...removed])]) };
+}
+
+/** The `logger` option, when given, has the four methods of a logger. */
+export function checkLogger(value: unknown): void {
+  check('logger', loggerProblem(value));
+}
+
+/** The `onError` option, when given, is an Express error handler. */
+export function checkOnError(value: unknown): void {
+  check('onError', value === undefined || typeof value === 'function' ? undefined : 'must be a function (err, req, res, next)');
 }

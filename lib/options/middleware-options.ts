@@ -1,9 +1,9 @@
 import { invalidOption } from '../core/errors.js';
 import { definedOptions, frozenCopy } from '../core/option-checks.js';
 import type { AadBackendAuthOptions, ErrorHandler } from './types.js';
-import { check, integer, parseHeaderOptions } from './checks.js';
+import { check, checkOnError, integer, parseHeaderOptions } from './checks.js';
 import type { ProviderSettings } from '../provider/provider-settings.js';
-import { PROVIDER_KEYS, parseProviderOptions } from './provider-options.js';
+import { PROVIDER_KEYS, providerSettingsOf } from './provider-options.js';
 
 /** How long after evicting a target's token another backend refusal may evict again. */
 export const DEFAULT_PURGE_COOLDOWN_MS = 30_000;
@@ -21,13 +21,13 @@ export interface MiddlewareSettings {
 }
 
 export function parseMiddlewareOptions(options: unknown): { provider: ProviderSettings; middleware: MiddlewareSettings } {
-  const provider = parseProviderOptions(options, MIDDLEWARE_KEYS);
   const o = definedOptions(options, [...PROVIDER_KEYS, ...MIDDLEWARE_KEYS], (name, problem) => invalidOption(name, problem));
+  const provider = providerSettingsOf(o);
   const { header, removeHeaders } = parseHeaderOptions(o);
   const purge = o.purgeOnStatus ?? [401];
   const statusesOk = Array.isArray(purge) && purge.every((s) => Number.isInteger(s) && s >= 100 && s <= 599);
   check('purgeOnStatus', statusesOk ? undefined : 'must be an array of HTTP status codes (100 to 599)');
-  check('onError', o.onError === undefined || typeof o.onError === 'function' ? undefined : 'must be a function (err, req, res, next)');
+  checkOnError(o.onError);
   return {
     provider,
     middleware: {

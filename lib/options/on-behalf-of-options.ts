@@ -1,9 +1,10 @@
+import { entraDiscoveryUrl, entraTokenUrl } from '../grants/entra-endpoints.js';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AadBackendAuthError, invalidOption } from '../core/errors.js';
 import { createDefaultLogger } from '../core/logger.js';
 import { definedOptions as definedOptionsChecked, hasMethods } from '../core/option-checks.js';
-import { check, integer, nonEmptyString, parseHeaderOptions } from './checks.js';
+import { check, checkLogger, checkOnError, integer, nonEmptyString, parseHeaderOptions } from './checks.js';
 import type { ProviderSettings } from '../provider/provider-settings.js';
 import { MAX_TIMEOUT_MS, PROVIDER_DEFAULTS } from './provider-options.js';
 import { DEFAULT_AUTHORITY_HOST } from './source-options.js';
@@ -126,12 +127,12 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
     check('authorityHost', endpointProblem(authorityHost));
     const authority = (authorityHost as string).replace(/\/+$/, '');
     publicCloud = new URL(authority).hostname.toLowerCase() === PUBLIC_CLOUD;
-    discoveryUrl = `${authority}/${encodeURIComponent(tenantId)}/v2.0/.well-known/openid-configuration`;
+    discoveryUrl = entraDiscoveryUrl(authority, tenantId);
     source = createExchangeSource({
       ...exchange,
       grant,
       id: `${authority}|${clientId}|on-behalf-of${auth.idSuffix}`,
-      tokenEndpoint: (tenant) => `${authority}/${encodeURIComponent(tenant ?? '')}/oauth2/v2.0/token`,
+      tokenEndpoint: (tenant) => entraTokenUrl(authority, tenant),
     });
   }
 
@@ -140,10 +141,8 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
   check('userTokenAudience', audiencesOk ? undefined : 'must be a non-empty string or array of non-empty strings');
   check('userToken', o.userToken === undefined || typeof o.userToken === 'function' ? undefined : 'must be a function (req) => string | undefined');
   if (o.cache !== undefined) check('cache', hasMethods(o.cache, ['get', 'set', 'delete']) ? undefined : 'must be a TokenCache (get, set and delete)');
-  if (o.logger !== undefined) {
-    check('logger', hasMethods(o.logger, ['debug', 'info', 'warn', 'error']) ? undefined : 'must have debug, info, warn and error methods');
-  }
-  check('onError', o.onError === undefined || typeof o.onError === 'function' ? undefined : 'must be a function (err, req, res, next)');
+  checkLogger(o.logger);
+  checkOnError(o.onError);
   const { header, removeHeaders } = parseHeaderOptions(o);
   const maxUsers = integer('maxUsers', o.maxUsers, DEFAULT_MAX_USERS, 1);
   const timeoutMs = integer('timeoutMs', o.timeoutMs, PROVIDER_DEFAULTS.timeoutMs, 1, MAX_TIMEOUT_MS);

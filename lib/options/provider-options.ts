@@ -6,7 +6,7 @@ import { CLIENT_CREDENTIAL_KEYS } from './client-credential-options.js';
 import { parseClientCapabilities } from '../grants/token-request-claims.js';
 import type { AadBackendAuthLogger, TokenCache } from '../core/types.js';
 import type { TokenProviderOptions } from './types.js';
-import { check, integer } from './checks.js';
+import { check, checkLogger, integer } from './checks.js';
 import { isSharedStore, selectSource } from './source-options.js';
 import type { ProviderSettings } from '../provider/provider-settings.js';
 import { selectTarget } from './target-options.js';
@@ -46,13 +46,14 @@ export const PROVIDER_KEYS = [
   ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof TokenProviderOptions)[];
 
+export function parseProviderOptions(options: unknown): ProviderSettings {
+  return providerSettingsOf(definedOptions(options, PROVIDER_KEYS, (name, problem) => invalidOption(name, problem)));
+}
 
-export function parseProviderOptions(options: unknown, extraKeys: readonly string[] = []): ProviderSettings {
-  const o = definedOptions(options, [...PROVIDER_KEYS, ...extraKeys], (name, problem) => invalidOption(name, problem));
+/** The provider's settings from options already checked for unknown keys (the caller's own keys included). */
+export function providerSettingsOf(o: Record<string, unknown>): ProviderSettings {
   if (o.cache !== undefined) check('cache', hasMethods(o.cache, ['get', 'set', 'delete']) ? undefined : 'must be a TokenCache (get, set and delete)');
-  if (o.logger !== undefined) {
-    check('logger', hasMethods(o.logger, ['debug', 'info', 'warn', 'error']) ? undefined : 'must have debug, info, warn and error methods');
-  }
+  checkLogger(o.logger);
   const { source, endpoint } = selectSource(o);
   const target = selectTarget(o, source, endpoint);
   const logger = (o.logger as AadBackendAuthLogger | undefined) ?? createDefaultLogger();

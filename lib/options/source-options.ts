@@ -6,7 +6,8 @@ import { parseClientCredentialOptions, refuseWithCredential } from './client-cre
 import { createCredentialSource } from '../grants/credential.js';
 import type { TokenSource } from '../grants/token-source.js';
 import type { TokenCredential } from '../core/types.js';
-import { endpointProblem, isEntraV1TokenUrl } from '../core/validation.js';
+import { endpointProblem } from '../core/validation.js';
+import { entraTokenUrl, isEntraV1TokenUrl } from '../grants/entra-endpoints.js';
 import { check, nonEmptyString } from './checks.js';
 
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -55,7 +56,7 @@ export function selectSource(o: Record<string, unknown>): { source: TokenSource;
     ...auth,
     id: `${authority}|${clientId}${auth.idSuffix}`,
     v1: false,
-    tokenEndpoint: (tenantId) => `${authority}/${encodeURIComponent(tenantId ?? '')}/oauth2/v2.0/token`,
+    tokenEndpoint: (tenantId) => entraTokenUrl(authority, tenantId),
   });
   return { source, endpoint: 'entra-v2' };
 }

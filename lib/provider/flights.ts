@@ -43,10 +43,10 @@ export function joinFlight<T>(cache: object, key: string, start: (signal: AbortS
     flights.set(key, started);
     flight = started;
   }
-  return follow(flights, key, flight, me) as Promise<T>;
+  return participate(flights, key, flight, me) as Promise<T>;
 }
 
-function follow(flights: Map<string, Flight>, key: string, flight: Flight, me: Participation): Promise<unknown> {
+function participate(flights: Map<string, Flight>, key: string, flight: Flight, me: Participation): Promise<unknown> {
   flight.participants++;
   return new Promise((resolve, reject) => {
     let left = false;

@@ -1,33 +1,28 @@
 /**
  * `ready()` and `health()`: what a Kubernetes probe or start-up code asks of a provider.
- * Pure functions over the provider's state, so they port to any core that keeps per-target
- * slots with an entry, a remembered failure and a refresh-failure count.
+ * Pure functions over the provider's target states (the token held, a remembered failure and
+ * the count of failed refreshes).
  */
 import type { IncomingMessage } from 'node:http';
 import { AadBackendAuthError, invalidOption, toAadBackendAuthError } from '../core/errors.js';
 import { withTimeout } from '../core/timing.js';
 import type { AccessToken, ReadyOptions, TokenProviderHealth } from '../core/types.js';
+import type { TargetState } from './target-state.js';
 
-/** What health needs to know of one target. */
-export interface TargetState {
-  readonly token: { readonly useUntilTimestamp: number; readonly expiresOnTimestamp: number } | undefined;
-  /** Set when an acquisition failed with no usable token; cleared by the next token. */
-  readonly failure: unknown;
-  /** Failed refreshes since the last new token. */
-  readonly refreshFailures: number;
-}
+/** What health reads of one target's state. */
+type TargetHealthInput = Pick<TargetState, 'token' | 'failure' | 'refreshFailures'>;
 
 export type TargetHealth = TokenProviderHealth['status'];
 
 /** One target: `degraded` while a usable token is served but refreshes fail; `failing` with no usable token after a failure. */
-export function targetHealth(state: TargetState, now: number): TargetHealth {
+export function targetHealth(state: TargetHealthInput, now: number): TargetHealth {
   const usable = state.token !== undefined && now < state.token.useUntilTimestamp;
   if (usable) return state.refreshFailures > 0 ? 'degraded' : 'ok';
   return state.failure !== undefined ? 'failing' : 'ok';
 }
 
 /** The provider's health: the worst over its targets; `failing` once closed. */
-export function providerHealth(targets: Iterable<TargetState>, closed: boolean, lastErrorCode: string | undefined): TokenProviderHealth {
+export function providerHealth(targets: Iterable<TargetHealthInput>, closed: boolean, lastErrorCode: string | undefined): TokenProviderHealth {
   const counts = { ok: 0, degraded: 0, failing: 0 };
   let expiresOn: number | undefined;
   const now = Date.now();

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { invalidOption } from '../core/errors.js';
 import { createDefaultLogger } from '../core/logger.js';
-import { definedOptions, hasMethods, integerOption } from '../core/option-checks.js';
+import { definedOptions, integerOption, loggerProblem } from '../core/option-checks.js';
 import type { AadBackendAuthLogger } from '../core/types.js';
 import { parseEncryptionKey } from './encryption.js';
 import type { RedisSendCommand, RedisSubscribe, RedisTokenCacheOptions } from './types.js';
@@ -55,9 +55,8 @@ export function parseRedisTokenCacheOptions(options: unknown): RedisTokenCacheSe
     encryptionKey = parsed;
   }
   const logger = o.logger as AadBackendAuthLogger | undefined;
-  if (logger !== undefined && !hasMethods(logger, ['debug', 'info', 'warn', 'error'])) {
-    throw invalid('logger', 'must have debug, info, warn and error methods');
-  }
+  const badLogger = loggerProblem(logger);
+  if (badLogger !== undefined) throw invalid('logger', badLogger);
   return {
     sendCommand: o.sendCommand as RedisSendCommand,
     prefix: (o.prefix as string | undefined) ?? 'aad-backend-auth:',
