@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { IncomingMessage } from 'node:http';
-import { bearerToken } from '../../../lib/options/on-behalf-of-options.js';
+import { bearerToken } from '../../../lib/http/bearer-token.js';
 
 const read = (authorization: string | undefined): string | undefined =>
   bearerToken({ headers: authorization === undefined ? {} : { authorization } } as IncomingMessage);
