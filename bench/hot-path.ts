@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -193,6 +194,12 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
     };
     bench.add('aadOnBehalfOf, one warm user', timed(onBehalfOf as unknown as Handler, warmUser, false, countObo));
     bench.add(`aadOnBehalfOf, ${OBO_USERS} warm users in turn`, timed(onBehalfOf as unknown as Handler, rotatingUsers, false, countObo));
+    const baseline = await baselineMiddlewares(common, { authorityHost: emulator.url, tenantId: TENANT_ID, clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET, scope: `${RESOURCE}/Orders.Read` }, userHeaders);
+    if (baseline !== undefined) {
+      bench.add('aadBackendAuth, default (baseline)', timed(baseline.app, realExchange, false));
+      bench.add('aadOnBehalfOf, one warm user (baseline)', timed(baseline.onBehalfOf, warmUser, false));
+      bench.add(`aadOnBehalfOf, ${OBO_USERS} warm users in turn (baseline)`, timed(baseline.onBehalfOf, rotatingUsers, false));
+    }
     const passes = new Map<string, { median: number; min: number; p99: number; batches: number }[]>();
     for (let pass = 0; pass < PASSES; pass++) {
       bench.reset();
@@ -228,6 +235,30 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
   } finally {
     await emulator.close();
   }
+}
+
+/**
+ * With `BENCH_BASELINE` naming another build's `dist` folder (an earlier commit's `npm run build`), the
+ * same hot paths of that build, warmed the same way, run as tasks of their own in the same passes:
+ * before and after, side by side in one process.
+ */
+async function baselineMiddlewares(
+  app: Record<string, unknown>,
+  onBehalfOf: Record<string, unknown>,
+  userHeaders: readonly string[][],
+): Promise<{ app: Handler; onBehalfOf: Handler } | undefined> {
+  const dist = process.env.BENCH_BASELINE;
+  if (dist === undefined || dist === '') return undefined;
+  type Factory = (options: Record<string, unknown>) => Handler & { tokenProvider: { getToken(): Promise<unknown> } };
+  const built = (await import(pathToFileURL(`${dist}/index.js`).href)) as { aadBackendAuth: Factory; aadOnBehalfOf: Factory };
+  const baselineApp = built.aadBackendAuth(app);
+  await baselineApp.tokenProvider.getToken();
+  const baselineObo = built.aadOnBehalfOf(onBehalfOf);
+  for (const raw of userHeaders) {
+    const { req, res } = realExchange(raw);
+    await new Promise<void>((resolve, reject) => baselineObo(req, res, (err?: unknown) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))))));
+  }
+  return { app: baselineApp, onBehalfOf: baselineObo };
 }
 
 serve({ run }, null);
