@@ -1,6 +1,7 @@
 import { AadBackendAuthError } from '../core/errors.js';
 import type { ProviderToken } from './provider-token.js';
-import { sleep, withTimeout } from '../core/timing.js';
+import { withTimeout } from '../core/timing.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import type { AadBackendAuthLogger, TokenCache, TokenCacheLock } from '../core/types.js';
 import { CACHE_TIMEOUT_MS, cacheCall } from './cache-access.js';
 
@@ -18,6 +19,8 @@ export interface FleetLockContext {
   readUsable(): Promise<ProviderToken | undefined>;
   /** Fetches from the IdP and stores; `awaitStore` when others wait for the write. */
   fetchAndStore(awaitStore: boolean): Promise<ProviderToken>;
+  /** Where the deadline is read and the poll sleeps; tests pass a manual one. @default systemClock */
+  readonly clock?: Clock;
 }
 
 export interface LockOutcome {
@@ -33,10 +36,11 @@ export interface LockOutcome {
  */
 export async function obtainUnderFleetLock(ctx: FleetLockContext): Promise<LockOutcome> {
   const { cache, key, deadline } = ctx;
+  const clock = ctx.clock ?? systemClock;
   for (;;) {
     let lock: TokenCacheLock | undefined;
     try {
-      lock = await withTimeout(cache.lock(key, ctx.lockTtlMs), Math.min(CACHE_TIMEOUT_MS, Math.max(1, deadline - Date.now())));
+      lock = await withTimeout(cache.lock(key, ctx.lockTtlMs), Math.min(CACHE_TIMEOUT_MS, Math.max(1, deadline - clock.now())));
     } catch {
       return { token: await ctx.fetchAndStore(false), origin: 'idp' };
     }
@@ -50,9 +54,9 @@ export async function obtainUnderFleetLock(ctx: FleetLockContext): Promise<LockO
         void cacheCall(ctx.logger, () => held.release(), 'lock release');
       }
     }
-    const remaining = deadline - Date.now();
+    const remaining = deadline - clock.now();
     if (remaining <= 0) throw new AadBackendAuthError('ERR_IDP_UNAVAILABLE', 'Another instance holds the token lock and no token appeared in time');
-    if (cache.waitForUpdate === undefined) await sleep(Math.min(remaining, LOCK_POLL_MS), ctx.signal);
+    if (cache.waitForUpdate === undefined) await clock.sleep(Math.min(remaining, LOCK_POLL_MS), ctx.signal);
     else await cacheCall(ctx.logger, () => cache.waitForUpdate!(key, Math.min(remaining, UPDATE_WAIT_MS)), 'wait');
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const appeared = await ctx.readUsable();

@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../core/clock.js';
+
 /**
  * Token requests in flight, keyed by (cache, key): providers that share a cache and
  * a key (the same identity asking for the same thing) share a flight, and nothing
@@ -20,6 +22,8 @@ export interface Participation {
   readonly closed: AbortSignal;
   readonly timedOut: () => Error;
   readonly onClosed: () => Error;
+  /** Where the deadline is timed; tests pass a manual one. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /** Joins the flight for (`cache`, `key`), starting it with `start` when there is none. */
@@ -48,12 +52,13 @@ export function joinFlight<T>(cache: object, key: string, start: (signal: AbortS
 
 function participate(flights: Map<string, Flight>, key: string, flight: Flight, me: Participation): Promise<unknown> {
   flight.participants++;
+  const clock = me.clock ?? systemClock;
   return new Promise((resolve, reject) => {
     let left = false;
     const leave = (): void => {
       if (left) return;
       left = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       me.closed.removeEventListener('abort', onClose);
       if (--flight.participants === 0 && flights.get(key) === flight) {
         flights.delete(key);
@@ -64,11 +69,10 @@ function participate(flights: Map<string, Flight>, key: string, flight: Flight, 
       leave();
       reject(me.onClosed());
     };
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       leave();
       reject(me.timedOut());
-    }, Math.max(0, me.deadline - Date.now()));
-    timer.unref();
+    }, Math.max(0, me.deadline - clock.now()));
     if (me.closed.aborted) {
       onClose();
       return;
