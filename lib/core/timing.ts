@@ -77,25 +77,29 @@ export function deadlineSignal(ms: number, parent: AbortSignal): { readonly sign
 
 /** Longer than any wait that holds it; under setInterval's 2^31-1 ms limit. */
 const KEEP_ALIVE_PERIOD_MS = 2 ** 30;
-let keepAliveHolders = 0;
-let keepAlive: ReturnType<typeof setInterval> | undefined;
 
 /**
- * Keeps the process alive until the returned release is called: for a caller that waits on
- * work whose timers are unref'd (retry back-off, deadlines), so that a script awaiting a token
- * does not exit mid-retry. One ref'd handle for all holders; idle, nothing is held.
+ * Keeps the process alive while callers wait on work whose timers are unref'd (retry back-off,
+ * deadlines), so that a script awaiting a token does not exit mid-retry. One ref'd handle for all
+ * of its holders; idle, nothing is held. Each provider owns one.
  */
-export function holdProcessOpen(): () => void {
-  if (keepAliveHolders++ === 0) keepAlive = setInterval(() => undefined, KEEP_ALIVE_PERIOD_MS);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (--keepAliveHolders === 0) {
-      clearInterval(keepAlive);
-      keepAlive = undefined;
-    }
-  };
+export class ProcessHold {
+  #holders = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  /** Holds the process open until the returned release is called (calling it twice is harmless). */
+  hold(): () => void {
+    if (this.#holders++ === 0) this.#timer = setInterval(() => undefined, KEEP_ALIVE_PERIOD_MS);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#holders === 0) {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
 }
 
 /** Jittered exponential back-off: half fixed, half random, so a fleet does not retry in step. */

@@ -4,6 +4,7 @@ import { describeOAuthError, isHeaderSafeToken, malformed } from './token-respon
 import type { TokenRequestClaims } from './token-request-claims.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
 
+// A weak side table keyed by the user's credential object, which we must not mutate: its stable id in this process.
 const credentialIds = new WeakMap<TokenCredential, number>();
 let nextCredentialId = 1;
 

@@ -82,15 +82,9 @@ class TrustingProxyAgent extends HttpsProxyAgent<string> {
   }
 }
 
-let sharedDirect: RequestAgents | undefined;
-
-/** Plain agents: never a proxy, whatever `NODE_USE_ENV_PROXY` does to the global ones. */
+/** Plain agents, owned by one token source: never a proxy, whatever `NODE_USE_ENV_PROXY` does to the global ones. */
 function directAgents(ca: readonly (string | Buffer)[] | undefined): RequestAgents {
-  if (ca === undefined) {
-    sharedDirect ??= { httpAgent: new http.Agent({ keepAlive: true }), httpsAgent: new https.Agent({ keepAlive: true }) };
-    return sharedDirect;
-  }
-  return { httpAgent: new http.Agent({ keepAlive: true }), httpsAgent: new https.Agent({ keepAlive: true, ca: [...ca] }) };
+  return { httpAgent: new http.Agent({ keepAlive: true }), httpsAgent: new https.Agent({ keepAlive: true, ...(ca !== undefined && { ca: [...ca] }) }) };
 }
 
 /**

@@ -13,6 +13,7 @@ interface Flight {
   participants: number;
 }
 
+// A weak side table keyed by the user's cache object, which we must not mutate: providers sharing it share flights.
 const flightsByCache = new WeakMap<object, Map<string, Flight>>();
 
 export interface Participation {

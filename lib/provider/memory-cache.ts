@@ -51,6 +51,7 @@ export class MemoryTokenCache implements TokenCache {
   }
 }
 
+// The documented process-wide default store: every provider of the process shares it unless given a cache.
 let shared: MemoryTokenCache | undefined;
 
 /** The store every provider of the process uses unless given another. */

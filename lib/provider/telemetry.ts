@@ -76,6 +76,7 @@ const NO_TELEMETRY: ProviderTelemetry = {
 };
 
 type Api = typeof OtelApi;
+// OpenTelemetry's global API, loaded once for the process: instruments come from its global meter provider.
 let loaded: { api: Api | undefined; version: string } | undefined;
 
 /** `@opentelemetry/api` if the app has it, loaded once and synchronously; `undefined` otherwise. */

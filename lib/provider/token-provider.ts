@@ -14,7 +14,7 @@ import type { TargetState } from './target-state.js';
 import type { TokenTarget } from '../grants/token-source.js';
 import { providerHealth, waitUntilReady } from './readiness.js';
 import { createProviderTelemetry } from './telemetry.js';
-import { holdProcessOpen } from '../core/timing.js';
+import { ProcessHold } from '../core/timing.js';
 import type { AccessToken, ReadyOptions, TokenProvider, TokenProviderEvents, TokenProviderHealth, TokenProviderStats } from '../core/types.js';
 
 /**
@@ -30,6 +30,7 @@ export class AadTokenProvider implements TokenProvider {
   readonly #events: ProviderEvents;
   readonly #counters = new ProviderCounters();
   readonly #closing = new AbortController();
+  readonly #processHold = new ProcessHold();
   readonly #telemetry = createProviderTelemetry();
   readonly #stopObservingExpiry: () => void;
 
@@ -80,7 +81,7 @@ export class AadTokenProvider implements TokenProvider {
     this.#telemetry.wait();
     // The flight's timers are unref'd (a refresh must never hold a process open); a caller that waits
     // on them holds the process until it has its answer, which comes within timeoutMs.
-    const release = holdProcessOpen();
+    const release = this.#processHold.hold();
     try {
       return await follow(this.#follow, target, 'acquire');
     } finally {

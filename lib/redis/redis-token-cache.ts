@@ -10,6 +10,7 @@ import { RELEASE_LOCK, SET_AND_PUBLISH } from './scripts.js';
 import type { RedisTokenCacheOptions } from './types.js';
 
 export const PLAINTEXT_WARNING_CODE = 'AAD_BACKEND_AUTH_REDIS_PLAINTEXT';
+// Documented as once per process: the warning is about the process's configuration, not one store.
 let plaintextWarned = false;
 
 function warnPlaintextOnce(): void {

@@ -9,7 +9,7 @@ import {
   type TargetState,
 } from '../../lib/provider/target-state.js';
 import { ProviderToken } from '../../lib/provider/provider-token.js';
-import { holdProcessOpen } from '../../lib/core/timing.js';
+import { ProcessHold } from '../../lib/core/timing.js';
 
 const target = { key: 'k', tenantId: 't', scope: 'api://orders/.default', notAfter: Infinity } as unknown as TargetState['target'];
 const claims = '{"access_token":{"nbf":{"essential":true,"value":"1"}}}';
@@ -56,13 +56,14 @@ describe('pending claims challenges (pure)', () => {
   });
 });
 
-describe('holdProcessOpen', () => {
+describe('ProcessHold', () => {
   const refTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
   it('holds one ref\'d handle for any number of holders, and none once all released (twice is harmless)', () => {
     const before = refTimers();
-    const first = holdProcessOpen();
-    const second = holdProcessOpen();
+    const processHold = new ProcessHold();
+    const first = processHold.hold();
+    const second = processHold.hold();
     expect(refTimers()).to.equal(before + 1);
     first();
     first();

@@ -4,8 +4,9 @@ import { checkRedirect, checkUrl, urlNotAllowed, type UrlPolicy } from './url-po
 
 type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
 
-/** Our guards, each with the caller's own hook it wraps, so a retried config is not wrapped twice. */
-const wrapped = new WeakMap<BeforeRedirect, BeforeRedirect | undefined>();
+/** Our guard carries the caller's own hook it wraps, so a retried config is not wrapped twice. */
+type Guard = BeforeRedirect & { readonly [WRAPS]?: BeforeRedirect | undefined };
+const WRAPS = Symbol('the caller\'s beforeRedirect that a guard wraps');
 
 /**
  * The URL axios will send `config` to, resolved by axios itself (`baseURL` + `url`, an absolute
@@ -43,8 +44,8 @@ export function baseUrlOrigins(instance: AxiosInstance): ReadonlySet<string> | u
  */
 export function guardRedirects(config: InternalAxiosRequestConfig, url: URL, header: string): void {
   const current = config.beforeRedirect;
-  const own = current !== undefined && wrapped.has(current) ? wrapped.get(current) : current;
-  const guard: BeforeRedirect = (options, responseDetails, requestDetails) => {
+  const own = current !== undefined && WRAPS in current ? (current as Guard)[WRAPS] : current;
+  const guard: Guard = (options, responseDetails, requestDetails) => {
     let next: URL;
     try {
       next = new URL(String(options.href));
@@ -55,7 +56,7 @@ export function guardRedirects(config: InternalAxiosRequestConfig, url: URL, hea
     checkRedirect(url, next);
     own?.(options, responseDetails, requestDetails);
   };
-  wrapped.set(guard, own);
+  Object.defineProperty(guard, WRAPS, { value: own });
   config.beforeRedirect = guard;
   const fetchOptions = (config.fetchOptions ?? {}) as Record<string, unknown>;
   if (fetchOptions.redirect !== 'error') config.fetchOptions = { ...fetchOptions, redirect: 'manual' };
