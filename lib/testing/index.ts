@@ -1,4 +1,6 @@
 export { startEntraEmulator } from './emulator.js';
+export { msalNetworkClient } from './msal.js';
+export type { MsalNetworkClient, MsalNetworkRequestOptions, MsalNetworkResponse } from './msal.js';
 export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID } from './options.js';
 export type {
   EmulatorClient,
