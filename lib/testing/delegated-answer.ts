@@ -8,6 +8,9 @@ import type { IssuedToken } from './types.js';
 /** Scopes a delegated request may add that name no resource. */
 export const OIDC_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile', 'email', 'offline_access']);
 
+/** Microsoft Graph: what a sign-in that asks for OIDC scopes only gets an access token for, as in Entra. */
+const GRAPH: ApiRegistration = { audience: 'https://graph.microsoft.com', appId: '00000003-0000-0000-c000-000000000000', version: 1, idtyp: false, appRoles: {} };
+
 /** The one API a delegated scope names, and the permissions asked of it. */
 export interface DelegatedScope {
   readonly api: ApiRegistration;
@@ -26,10 +29,13 @@ export interface DelegatedScope {
  * (`api://orders/Orders.Read` is resource `api://orders`, permission `Orders.Read`);
  * two resources get AADSTS28000, as in Entra.
  */
-export function parseDelegatedScope(scope: string, options: ResolvedOptions, tenantName: string): DelegatedScope | { readonly error: AadstsError } {
+export function parseDelegatedScope(scope: string, options: ResolvedOptions, tenantName: string, oidcOnly: 'graph' | 'refuse' = 'refuse'): DelegatedScope | { readonly error: AadstsError } {
   const all = scope.trim().split(/\s+/).filter((s) => s !== '');
   const resourceScopes = all.filter((s) => !OIDC_SCOPES.has(s));
   const oidc = new Set(all.filter((s) => OIDC_SCOPES.has(s)));
+  if (resourceScopes.length === 0 && oidcOnly === 'graph' && oidc.size > 0) {
+    return { api: GRAPH, requested: GRAPH.audience, scp: [...oidc].filter((s) => s !== 'offline_access').concat('User.Read').join(' '), resourceScopes: ['User.Read'], oidc };
+  }
   if (resourceScopes.length === 0 || resourceScopes.some((s) => s.lastIndexOf('/') <= 0 || s.endsWith('/'))) {
     return { error: entraErrors.invalidScope(scope) };
   }
@@ -62,6 +68,12 @@ export interface RefreshGrant {
   readonly family?: string;
 }
 
+/** A delegated token issued: its record and Entra's JSON answer. */
+export interface DelegatedOutcomeOk {
+  readonly record: IssuedToken;
+  readonly answer: Record<string, unknown>;
+}
+
 /** One delegated token request, after the client and the user are known. */
 export interface DelegatedGrant {
   readonly tenantId: string;
@@ -74,16 +86,18 @@ export interface DelegatedGrant {
   readonly grant: NonNullable<IssuedToken['grant']>;
   /** Send `client_info` (the request had `client_info=1`). */
   readonly clientInfo: boolean;
-  /** The family of the refresh token redeemed, when rotating. */
-  readonly family?: string;
+  /** Send an ID token (`openid` was asked at sign-in or now), with this `nonce` if any. */
+  readonly idToken: boolean;
+  readonly nonce?: string | undefined;
+  /** Send a refresh token standing for `scope` (`offline_access` was asked), in `family` when rotating. */
+  readonly refresh?: { readonly scope: string; readonly family?: string } | undefined;
 }
 
 /**
  * Entra's answer to a delegated grant: the access token for the scope's API (its
- * version from the API), plus an `id_token` when `openid` was asked, a
- * `refresh_token` when `offline_access` was asked, and `client_info` when asked.
+ * version from the API), plus an `id_token`, a `refresh_token` and `client_info` when asked.
  */
-export async function delegatedAnswer(ctx: DelegatedContext, grant: DelegatedGrant): Promise<{ record: IssuedToken; answer: Record<string, unknown> }> {
+export async function delegatedAnswer(ctx: DelegatedContext, grant: DelegatedGrant): Promise<DelegatedOutcomeOk> {
   const { signer, options, issuers } = ctx;
   const { tenantId, clientId, user, scope } = grant;
   const lifetime = options.tokenLifetimeSeconds;
@@ -114,10 +128,15 @@ export async function delegatedAnswer(ctx: DelegatedContext, grant: DelegatedGra
     ext_expires_in: lifetime,
     access_token: token,
   };
-  if (scope.oidc.has('offline_access')) {
-    answer['refresh_token'] = ctx.issueRefreshToken({ clientId, tenantId, user, scope: grant.rawScope, ...(grant.family !== undefined && { family: grant.family }) });
+  if (grant.refresh !== undefined) {
+    const { scope: consented, family } = grant.refresh;
+    answer['refresh_token'] = ctx.issueRefreshToken({ clientId, tenantId, user, scope: consented, ...(family !== undefined && { family }) });
   }
-  if (scope.oidc.has('openid')) answer['id_token'] = await signer.signClaims(idTokenClaims(clientId, tenantId, user, issuers, iat, exp));
+  if (grant.idToken) {
+    const claims = idTokenClaims(clientId, tenantId, user, issuers, iat, exp);
+    if (grant.nonce !== undefined) claims['nonce'] = grant.nonce;
+    answer['id_token'] = await signer.signClaims(claims);
+  }
   if (grant.clientInfo) answer['client_info'] = clientInfo(user.oid, tenantId);
   return { record, answer };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
+import { AuthorizationCodes, redeemRefreshToken } from './authorize.js';
 import { audienceOf, type ClientAuthClass, type Issuers } from './claims.js';
 import { presentedCredential, verifyClient } from './client-authentication.js';
 import { appToken } from './client-credentials.js';
@@ -14,15 +15,21 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
 import { createSelfSignedCertificate } from './tls.js';
 import { createTokenSigner, type TokenSigner } from './tokens.js';
-import type { EntraEmulator, EntraEmulatorOptions, Fault, IssuedToken, RecordedRequest, UserTokenInput } from './types.js';
+import type { EntraEmulator, EntraEmulatorOptions, Fault, IssuedToken, RecordedRequest, RefreshTokenStats, UserTokenInput } from './types.js';
 // For the TSDoc link only.
 import type { msalNetworkClient } from './msal.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** The grants that act for a user: the only ones Entra answers with MFA or consent errors. */
+function isUserGrant(grantType: string): boolean {
+  return isDelegatedGrant(grantType) || grantType === 'authorization_code' || grantType === 'refresh_token';
+}
+
 type Route =
   | { kind: 'token'; tenant: string; version: 'v1' | 'v2' }
+  | { kind: 'authorize'; tenant: string }
   | { kind: 'openid-configuration'; tenant: string; version: 1 | 2 }
   | { kind: 'keys'; tenant: string | undefined; version: 1 | 2 }
   | { kind: 'instance-discovery' }
@@ -42,6 +49,7 @@ function route(path: string): Route {
   }
   if (tail === 'oauth2/v2.0/token') return { kind: 'token', tenant, version: 'v2' };
   if (tail === 'oauth2/token') return { kind: 'token', tenant, version: 'v1' };
+  if (tail === 'oauth2/v2.0/authorize') return { kind: 'authorize', tenant };
   if (tail === 'v2.0/.well-known/openid-configuration') return { kind: 'openid-configuration', tenant, version: 2 };
   if (tail === '.well-known/openid-configuration') return { kind: 'openid-configuration', tenant, version: 1 };
   if (tail === 'discovery/v2.0/keys') return { kind: 'keys', tenant, version: 2 };
@@ -90,7 +98,8 @@ class Emulator implements EntraEmulator {
   readonly #requests: RecordedRequest[] = [];
   readonly #tokenRequests: RecordedRequest[] = [];
   readonly #issued = new Map<string, IssuedToken>();
-  readonly #refreshTokens = new RefreshTokenStore();
+  readonly #refreshTokens: RefreshTokenStore;
+  readonly #codes = new AuthorizationCodes();
   readonly #issuers: Issuers;
   readonly #delegated: DelegatedContext;
   #url = '';
@@ -101,6 +110,7 @@ class Emulator implements EntraEmulator {
     this.#options = options;
     this.#signer = signer;
     this.ca = tls?.cert;
+    this.#refreshTokens = new RefreshTokenStore({ lifetimeSeconds: options.refreshTokenLifetimeSeconds, reuseDetection: options.refreshTokenReuseDetection });
     this.#issuers = {
       v1: (tid) => `https://${options.v1IssuerHost}/${tid}/`,
       v2: (tid) => `${this.#url}/${tid}/v2.0`,
@@ -206,11 +216,22 @@ class Emulator implements EntraEmulator {
     this.#faults.clear();
   }
 
+  revokeRefreshTokens(userOrRefreshToken: string): number {
+    if (typeof userOrRefreshToken !== 'string' || userOrRefreshToken === '') throw new TypeError('revokeRefreshTokens(): name a user (oid or username) or pass a refresh token');
+    return this.#refreshTokens.revoke(userOrRefreshToken);
+  }
+
+  get refreshTokenStats(): RefreshTokenStats {
+    return this.#refreshTokens.stats;
+  }
+
   reset(): void {
     this.heal();
     this.#requests.length = 0;
     this.#tokenRequests.length = 0;
     this.#issued.clear();
+    this.#codes.clear();
+    this.#refreshTokens.clear();
   }
 
   close(): Promise<void> {
@@ -292,6 +313,16 @@ class Emulator implements EntraEmulator {
         this.#tokenRequests.push(recorded);
         await this.#token(res, recorded, target.tenant, target.version, correlationId);
         return;
+      case 'authorize': {
+        if (recorded.method !== 'GET') {
+          this.#send(res, errorReply(entraErrors.methodNotAllowed(recorded.method), correlationId));
+          return;
+        }
+        const outcome = this.#codes.authorize(recorded.query, this.#tenantId(target.tenant), target.tenant, this.#options);
+        if ('error' in outcome) this.#send(res, errorReply(outcome.error, correlationId));
+        else this.#send(res, { status: 302, headers: { location: outcome.redirect, 'content-type': 'text/html; charset=utf-8' }, body: '' });
+        return;
+      }
       case 'openid-configuration':
         this.#send(res, this.#openidConfiguration(target.tenant, target.version, correlationId));
         return;
@@ -314,7 +345,7 @@ class Emulator implements EntraEmulator {
     version: 'v1' | 'v2',
     correlationId: string | undefined,
   ): Promise<void> {
-    const fault = this.#faults.take(isDelegatedGrant(recorded.form['grant_type'] ?? ''));
+    const fault = this.#faults.take(isUserGrant(recorded.form['grant_type'] ?? ''));
     if (fault) recorded.fault = fault;
     await this.#sleep(this.#options.latencyMs);
     if (res.destroyed) return;
@@ -346,7 +377,7 @@ class Emulator implements EntraEmulator {
 
     const grantType = form['grant_type'];
     if (!grantType) return fail(entraErrors.missingParameter('grant_type'));
-    if (grantType !== 'client_credentials' && !isDelegatedGrant(grantType)) return fail(entraErrors.unsupportedGrantType(grantType));
+    if (grantType !== 'client_credentials' && !isUserGrant(grantType)) return fail(entraErrors.unsupportedGrantType(grantType));
 
     const presented = presentedCredential(form, headers);
     if ('status' in presented) return fail(presented);
@@ -359,9 +390,11 @@ class Emulator implements EntraEmulator {
     const rejected = await verifyClient(presented, client, [`${this.#url}${path}`]);
     if (rejected !== undefined) return fail(rejected);
     const clientAuth: ClientAuthClass = presented.kind === 'assertion' ? '2' : '1';
-    const outcome = isDelegatedGrant(grantType)
-      ? await delegatedToken({ form, tenantId, tenantName: tenant, clientId, clientAuth, context: this.#delegated })
-      : await appToken({ form, endpoint: version, tenantId, tenantName: tenant, clientId, clientAuth, signer: this.#signer, options: this.#options, issuers: this.#issuers });
+    let outcome;
+    if (grantType === 'authorization_code') outcome = await this.#codes.redeem(form, clientId, clientAuth, tenantId, tenant, this.#delegated);
+    else if (grantType === 'refresh_token') outcome = await redeemRefreshToken(form, clientId, clientAuth, tenantId, tenant, this.#delegated, this.#refreshTokens);
+    else if (isDelegatedGrant(grantType)) outcome = await delegatedToken({ form, tenantId, tenantName: tenant, clientId, clientAuth, context: this.#delegated });
+    else outcome = await appToken({ form, endpoint: version, tenantId, tenantName: tenant, clientId, clientAuth, signer: this.#signer, options: this.#options, issuers: this.#issuers });
     if ('error' in outcome) return fail(outcome.error);
     this.#issued.set(outcome.record.token, outcome.record);
     return json(200, outcome.answer);

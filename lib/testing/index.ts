@@ -5,6 +5,7 @@ export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID } from './o
 export type {
   EmulatorClient,
   EmulatorResource,
+  EmulatorUser,
   EntraEmulator,
   EntraEmulatorOptions,
   Fault,
@@ -12,5 +13,6 @@ export type {
   IssuedToken,
   OAuthErrorCode,
   RecordedRequest,
+  RefreshTokenStats,
   UserTokenInput,
 } from './types.js';

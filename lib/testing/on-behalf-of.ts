@@ -101,6 +101,8 @@ export async function delegatedToken(request: DelegatedRequest): Promise<Delegat
     rawScope,
     grant: exchange ? 'token-exchange' : 'on-behalf-of',
     clientInfo: form['client_info'] === '1',
+    idToken: scope.oidc.has('openid'),
+    refresh: scope.oidc.has('offline_access') ? { scope: rawScope } : undefined,
   });
   if (exchange) outcome.answer['issued_token_type'] = ACCESS_TOKEN_TYPE;
   return outcome;

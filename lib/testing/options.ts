@@ -2,7 +2,7 @@ import { integerOption, isLoopbackHost } from '../option-checks.js';
 import { registerCertificate, type RegisteredCertificate } from './client-authentication.js';
 import { ApiDirectory, registerResource, type ApiRegistration } from './resources.js';
 import { stableGuid } from './tokens.js';
-import type { EmulatorResource, EntraEmulatorOptions } from './types.js';
+import type { EmulatorResource, EmulatorUser, EntraEmulatorOptions } from './types.js';
 
 /** The tenant id the emulator registers when `tenants` is not given (made up). */
 export const DEFAULT_TENANT_ID = 'e7a3c9d0-5b1f-4c2e-9a6d-0f1e2d3c4b5a';
@@ -32,6 +32,15 @@ export interface ResolvedClient {
   tenantId: string | undefined;
   /** The version of tokens for the app's own API, `api://<clientId>`. */
   accessTokenVersion: 1 | 2;
+  /** Registered redirect URIs; `undefined` accepts loopback URLs. */
+  redirectUris?: readonly string[];
+}
+
+/** A test user with its name resolved. */
+export interface ResolvedUser {
+  readonly username: string;
+  readonly name: string;
+  readonly oid: string | undefined;
 }
 
 /** The options with defaults applied and checked. */
@@ -53,10 +62,21 @@ export interface ResolvedOptions {
   apis: ApiDirectory;
   /** The host of v1 issuers (`https://{host}/{tid}/`). */
   v1IssuerHost: string;
+  /** The test users the authorization endpoint signs in; the first is the default. */
+  users: ResolvedUser[];
+  /** The oid of a user without a given one: per tenant, as `issueUserToken` derives it. */
+  userOid(tenantId: string, name: string): string;
+  refreshTokenLifetimeSeconds: number;
+  refreshTokenReuseDetection: boolean;
 }
 
 function optionError(name: string, rule: string): TypeError {
   return new TypeError(`startEntraEmulator: "${name}" option ${rule}`);
+}
+
+function booleanOption(name: string, value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw optionError(name, 'must be a boolean');
+  return value === true;
 }
 
 function integerIn(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -111,12 +131,17 @@ function resolveClients(
     if (map.has(client.clientId)) throw optionError('clients', `registers '${client.clientId}' twice`);
     const version = client.accessTokenVersion ?? 1;
     if (version !== 1 && version !== 2) throw optionError('clients', `needs "accessTokenVersion" 1 or 2 for client '${client.clientId}'`);
+    const { redirectUris } = client;
+    if (redirectUris !== undefined && (!Array.isArray(redirectUris) || redirectUris.some((uri) => !isUrl(uri)))) {
+      throw optionError('clients', `needs "redirectUris" to be an array of absolute URLs for client '${client.clientId}'`);
+    }
     map.set(client.clientId, {
       clientId: client.clientId,
       clientSecret: client.clientSecret,
       tenantId,
       accessTokenVersion: version,
       ...(certificate !== undefined && { certificate }),
+      ...(redirectUris !== undefined && { redirectUris: Object.freeze([...redirectUris]) }),
     });
   }
   return map;
@@ -136,6 +161,28 @@ function resolveResources(resources: EmulatorResource[] | undefined): ApiRegistr
       seen.add(id);
     }
     return api;
+  });
+}
+
+function isUrl(value: unknown): boolean {
+  try {
+    return typeof value === 'string' && new URL(value).href !== '';
+  } catch {
+    return false;
+  }
+}
+
+function resolveUsers(users: EmulatorUser[] | undefined): ResolvedUser[] {
+  const list = users ?? [{ username: 'test.user@contoso.example', name: 'Test User' }];
+  if (!Array.isArray(list) || list.length === 0) throw optionError('users', 'must be a non-empty array of { username, name?, oid? }');
+  const seen = new Set<string>();
+  return list.map((user) => {
+    if (typeof user?.username !== 'string' || user.username === '') throw optionError('users', 'needs a non-empty "username" in every entry');
+    if (seen.has(user.username.toLowerCase())) throw optionError('users', `lists '${user.username}' twice`);
+    seen.add(user.username.toLowerCase());
+    if (user.name !== undefined && typeof user.name !== 'string') throw optionError('users', `needs "name" to be a string for '${user.username}'`);
+    if (user.oid !== undefined && (typeof user.oid !== 'string' || user.oid === '')) throw optionError('users', `needs "oid" to be a non-empty string for '${user.username}'`);
+    return { username: user.username, name: user.name ?? user.username.split('@')[0]!, oid: user.oid };
   });
 }
 
@@ -175,5 +222,9 @@ export function resolveOptions(options: Readonly<EntraEmulatorOptions> = {}): Re
     resources,
     apis: new ApiDirectory(resources, [...clients.values()].map((c) => ({ clientId: c.clientId, version: c.accessTokenVersion }))),
     v1IssuerHost,
+    users: resolveUsers(opts.users),
+    userOid: (tenantId, name) => stableGuid(`user:${tenantId}:${name}`),
+    refreshTokenLifetimeSeconds: integerIn('refreshTokenLifetimeSeconds', opts.refreshTokenLifetimeSeconds, 90 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
+    refreshTokenReuseDetection: booleanOption('refreshTokenReuseDetection', opts.refreshTokenReuseDetection),
   };
 }

@@ -28,6 +28,12 @@ export interface EmulatorClient {
    */
   tenantId?: string;
   /**
+   * The redirect URIs registered for the authorization endpoint. A
+   * `redirect_uri` not in the list gets AADSTS50011 (not redirected).
+   * @default undefined (any loopback `http:`/`https:` URL is accepted)
+   */
+  redirectUris?: string[];
+  /**
    * The `accessTokenAcceptedVersion` of the API this app exposes as `api://<clientId>`
    * (its appId is the client id): the version of user tokens minted for it by
    * {@link EntraEmulator.issueUserToken}, and of tokens requested for it while
@@ -39,6 +45,30 @@ export interface EmulatorClient {
    * @default 1 (Entra's default); 2 for the built-in registration used when `clients` is not given
    */
   accessTokenVersion?: 1 | 2;
+}
+
+/** A test user the authorization endpoint signs in without a page. */
+export interface EmulatorUser {
+  /** The sign-in name (`login_hint`, `preferred_username`, `upn`). @example 'alice@contoso.example' */
+  username: string;
+  /** The display name (`name`). @default the part of `username` before `@` */
+  name?: string;
+  /** The object id (`oid`). @default a stable GUID derived from the tenant and `name`, as `issueUserToken` derives it */
+  oid?: string;
+}
+
+/** Counters of the refresh-token grant, from {@link EntraEmulator.refreshTokenStats}. */
+export interface RefreshTokenStats {
+  /** Refresh tokens handed out (sign-ins with `offline_access`, OBO, and every rotation). */
+  issued: number;
+  /** Successful `refresh_token` redemptions. */
+  redeemed: number;
+  /** Refused redemptions (unknown, expired, revoked, reused, another client's). */
+  refused: number;
+  /** Redemptions of an already-rotated token while `refreshTokenReuseDetection` is on. */
+  reuseDetected: number;
+  /** Token families revoked, by reuse detection or {@link EntraEmulator.revokeRefreshTokens}. */
+  familiesRevoked: number;
 }
 
 /**
@@ -149,6 +179,28 @@ export interface EntraEmulatorOptions {
    * @default 'sts.windows.net'
    */
   v1IssuerHost?: string;
+  /**
+   * The test users the authorization endpoint (`/{tenant}/oauth2/v2.0/authorize`)
+   * signs in without a page: the one `login_hint` names (by username or oid),
+   * or the first one when no hint is given.
+   * @default [{ username: 'test.user@contoso.example', name: 'Test User' }]
+   */
+  users?: EmulatorUser[];
+  /**
+   * How long a refresh token can be redeemed, in seconds; later redemptions get
+   * `invalid_grant` AADSTS700082.
+   * @default 7776000 (90 days, Entra's inactivity limit)
+   */
+  refreshTokenLifetimeSeconds?: number;
+  /**
+   * Every `refresh_token` redemption returns a new refresh token (rotation).
+   * With reuse detection on, redeeming an already-rotated token again revokes
+   * its whole family (every token of that sign-in) and answers `invalid_grant`
+   * AADSTS70000, as Auth0, Okta and Keycloak do. Entra keeps old refresh
+   * tokens valid, hence the default.
+   * @default false
+   */
+  refreshTokenReuseDetection?: boolean;
 }
 
 /** A request the emulator received. */
@@ -196,7 +248,7 @@ export interface IssuedToken {
   /** Epoch milliseconds. */
   expiresAt: number;
   /** Delegated tokens: the grant that issued it. */
-  grant?: 'on-behalf-of' | 'token-exchange';
+  grant?: 'on-behalf-of' | 'token-exchange' | 'authorization-code' | 'refresh-token';
   /** Delegated tokens: the user's object id. */
   oid?: string;
   /** Delegated tokens: the `scp` claim. */
@@ -364,7 +416,16 @@ export interface EntraEmulator {
   rotateClientSecret(clientId: string, secret: string): void;
   /** Drop every queued fault. */
   heal(): void;
-  /** `heal()`, then forget the recorded requests and issued tokens. */
+  /**
+   * Revoke refresh tokens, as an administrator's "revoke sessions" does: every
+   * token of a user (by `oid` or username), or the family of one refresh token
+   * (pass the token). Later redemptions get `invalid_grant` AADSTS50173.
+   * @returns how many refresh tokens were still redeemable
+   */
+  revokeRefreshTokens(userOrRefreshToken: string): number;
+  /** Counters of the refresh-token grant (a copy). */
+  readonly refreshTokenStats: RefreshTokenStats;
+  /** `heal()`, then forget the recorded requests, issued tokens, codes, refresh tokens and their counters. */
   reset(): void;
   /** Stop listening and destroy every open connection, hung ones included. */
   close(): Promise<void>;
