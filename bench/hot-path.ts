@@ -115,7 +115,8 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
     tenants: [TENANT_ID],
     clients: [
       { clientId: 'hot', clientSecret: CLIENT_SECRET },
-      { clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET },
+      // The BFF's API accepts v2 tokens: aadOnBehalfOf against the emulator knows the v2 issuer only.
+      { clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET, accessTokenVersion: 2 },
     ],
   });
   try {

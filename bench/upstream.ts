@@ -36,7 +36,8 @@ serve(
         latencyMs: args.latencyMs,
         tokenLifetimeSeconds: args.tokenLifetimeSeconds,
         tenants: [TENANT_ID],
-        clients: args.clientIds.map((clientId) => ({ clientId, clientSecret: CLIENT_SECRET })),
+        // v2 APIs: the OBO scenario's aadOnBehalfOf validates user tokens against the v2 discovery issuer.
+        clients: args.clientIds.map((clientId) => ({ clientId, clientSecret: CLIENT_SECRET, accessTokenVersion: 2 as const })),
       });
       const id = nextEmulator++;
       emulators.set(id, emulator);

@@ -1,5 +1,47 @@
 import express, { type Express, type Request, type Response } from 'express';
+import type { EmulatorResource } from '../lib/testing/index.js';
 import { requireBearer, requireRole, type BearerAuthOptions, type VerifiedToken } from './bearer-auth.js';
+
+/**
+ * The version of tokens the sample API gets. Entra issues v1 tokens to an API
+ * whose manifest leaves `accessTokenAcceptedVersion` null, as a new registration does.
+ */
+export const SAMPLE_API_TOKEN_VERSION = 1 as const;
+
+/** The sample API as the emulator registers it: its App ID URI, v1 tokens, and the app roles granted. */
+export function sampleApiRegistration(appIdUri: string, appRoles: Record<string, string[]>): EmulatorResource {
+  return { audience: appIdUri, accessTokenVersion: SAMPLE_API_TOKEN_VERSION, appRoles };
+}
+
+/** An API registered in Entra ID, as its resource server knows it. */
+export interface EntraApi {
+  /** The tenant GUID (the `tid` in the issuer). */
+  readonly tenantId: string;
+  /** The App ID URI, e.g. `api://orders`: the `aud` of v1 tokens asked for by it. */
+  readonly appIdUri: string;
+  /** The API's application (client) id: the `aud` of v2 tokens. Required for version 2. */
+  readonly appId?: string;
+  /** The manifest's `accessTokenAcceptedVersion`. @default 1 (Entra's default) */
+  readonly accessTokenVersion?: 1 | 2;
+  /** Where v2 issuers live. @default 'https://login.microsoftonline.com' */
+  readonly authorityHost?: string;
+  /** Where v1 issuers live. @default 'sts.windows.net' */
+  readonly v1IssuerHost?: string;
+}
+
+/**
+ * The `iss` and `aud` an API's tokens carry, by its token version: v1 tokens come
+ * from `https://sts.windows.net/{tid}/` for the App ID URI, v2 tokens from
+ * `{authorityHost}/{tid}/v2.0` for the appId. Entra never mixes the two.
+ */
+export function entraApiValidation(api: EntraApi): { issuer: string; audience: string } {
+  if ((api.accessTokenVersion ?? 1) === 1) {
+    return { issuer: `https://${api.v1IssuerHost ?? 'sts.windows.net'}/${api.tenantId}/`, audience: api.appIdUri };
+  }
+  if (api.appId === undefined) throw new TypeError('entraApiValidation: a v2 API needs its "appId" (the aud of v2 tokens)');
+  const authority = (api.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
+  return { issuer: `${authority}/${api.tenantId}/v2.0`, audience: api.appId };
+}
 
 /** Options of {@link createBackendApp}: how tokens are checked, and which app roles guard which route. */
 export interface BackendOptions extends BearerAuthOptions {
@@ -40,7 +82,9 @@ export function createBackendApp(options: BackendOptions): Express {
     const log = options.log;
     app.use((req, res, next) => {
       res.on('finish', () => {
-        const appId = (res.locals['auth'] as VerifiedToken | undefined)?.claims['appid'];
+        // The calling app is `appid` in v1 tokens and `azp` in v2 tokens.
+        const claims = (res.locals['auth'] as VerifiedToken | undefined)?.claims;
+        const appId = claims?.['appid'] ?? claims?.['azp'];
         log(`${req.method} ${req.originalUrl} → ${res.statusCode}${typeof appId === 'string' ? ` (app ${appId})` : ''}`);
       });
       next();
@@ -62,6 +106,7 @@ export function createBackendApp(options: BackendOptions): Express {
         keyId,
         issuer: claims.iss,
         audience: claims.aud,
+        tokenVersion: claims['ver'],
         checked: ['signature', 'iss', 'aud', 'exp', 'nbf'],
       },
       requiredRoles: { '/orders': requiredRole, '/admin': adminRole },

@@ -6,7 +6,7 @@ import type { Express } from 'express';
 // In your own app: `from 'aad-backend-auth'` and `from 'aad-backend-auth/testing'`.
 import { aadBackendAuth, MemoryTokenCache, type AadBackendAuthLogger, type AadBackendAuthOptions } from '../lib/index.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../lib/testing/index.js';
-import { createBackendApp } from './backend.js';
+import { createBackendApp, entraApiValidation, SAMPLE_API_TOKEN_VERSION, sampleApiRegistration } from './backend.js';
 import { createBffApp, type BffAbout } from './bff.js';
 import { createChartHistory } from './chart-history.js';
 import { allowedHostNames } from './host-guard.js';
@@ -101,14 +101,13 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
       const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? LOCAL_TOKEN_LIFETIME_SECONDS;
       const idp = await startEntraEmulator({
         tokenLifetimeSeconds,
-        resources: [{ audience: EXAMPLE_RESOURCE, appRoles: { [DEFAULT_CLIENT_ID]: [EXAMPLE_ROLE] } }],
+        resources: [sampleApiRegistration(EXAMPLE_RESOURCE, { [DEFAULT_CLIENT_ID]: [EXAMPLE_ROLE] })],
       });
       emulator = idp;
       cleanups.push(() => idp.close());
       const backendApp = createBackendApp({
-        issuer: idp.issuer(),
+        ...entraApiValidation({ tenantId: DEFAULT_TENANT_ID, appIdUri: EXAMPLE_RESOURCE, accessTokenVersion: SAMPLE_API_TOKEN_VERSION }),
         jwksUri: idp.jwksUri,
-        audience: EXAMPLE_RESOURCE,
         requiredRole: EXAMPLE_ROLE,
         ...(options.log && { log: (line: string) => options.log?.('backend', line) }),
       });

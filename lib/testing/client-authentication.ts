@@ -85,13 +85,13 @@ export function presentedCredential(form: Record<string, string>, headers: Incom
 /**
  * Checks the presented credential against the registration: the secret, or the
  * assertion's signature, `iss`/`sub`, `aud` (one of `audiences`), `exp`, `jti`
- * reuse and `x5t#S256`. `undefined` when it passes.
+ * and `x5t#S256`. `undefined` when it passes. As in Entra, a valid assertion may
+ * be presented again until its `exp`: MSAL reuses its assertion for about 10 minutes.
  */
 export async function verifyClient(
   presented: PresentedCredential,
   client: AuthenticatingClient,
   audiences: readonly string[],
-  seenJtis: Map<string, number>,
 ): Promise<AadstsError | undefined> {
   switch (presented.kind) {
     case 'none':
@@ -99,11 +99,11 @@ export async function verifyClient(
     case 'secret':
       return client.clientSecret !== undefined && presented.secret === client.clientSecret ? undefined : entraErrors.invalidSecret(client.clientId);
     case 'assertion':
-      return verifyAssertion(presented.assertion, client, audiences, seenJtis);
+      return verifyAssertion(presented.assertion, client, audiences);
   }
 }
 
-async function verifyAssertion(assertion: string, client: AuthenticatingClient, audiences: readonly string[], seenJtis: Map<string, number>): Promise<AadstsError | undefined> {
+async function verifyAssertion(assertion: string, client: AuthenticatingClient, audiences: readonly string[]): Promise<AadstsError | undefined> {
   const certificate = client.certificate;
   if (certificate === undefined) return invalidAssertion(`No certificate is registered for app '${client.clientId}'.`);
   let header: ReturnType<typeof decodeProtectedHeader>;
@@ -135,9 +135,5 @@ async function verifyAssertion(assertion: string, client: AuthenticatingClient, 
   const now = Math.floor(Date.now() / 1000);
   const exp = payload.exp!;
   if (exp > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) return invalidAssertion('The assertion expires more than 10 minutes ahead.');
-  for (const [jti, until] of seenJtis) if (until < now) seenJtis.delete(jti);
-  const jti = `${client.clientId}|${payload.jti!}`;
-  if (seenJtis.has(jti)) return invalidAssertion(`The assertion's 'jti' was already used.`);
-  seenJtis.set(jti, exp);
   return undefined;
 }

@@ -2,39 +2,59 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
+import { AuthorizationCodes, redeemRefreshToken } from './authorize.js';
+import { audienceOf, type ClientAuthClass, type Issuers } from './claims.js';
 import { presentedCredential, verifyClient } from './client-authentication.js';
-import { entraErrors, withCorrelationId, type AadstsError } from './errors.js';
+import { appToken } from './client-credentials.js';
+import type { DelegatedContext } from './delegated-answer.js';
+import { MULTI_TENANT_AUTHORITIES, instanceDiscovery, openidConfigurationV1, openidConfigurationV2 } from './discovery.js';
+import { entraErrors, errorHeaders, withCorrelationId, type AadstsError } from './errors.js';
 import { FaultQueue, applyFault, type Reply } from './faults.js';
+import { delegatedToken, isDelegatedGrant, mintUserToken } from './on-behalf-of.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
+import { RefreshTokenStore } from './refresh-tokens.js';
 import { createSelfSignedCertificate } from './tls.js';
 import { createTokenSigner, type TokenSigner } from './tokens.js';
-import { delegatedToken, isDelegatedGrant, mintUserToken } from './on-behalf-of.js';
-import type { EntraEmulator, EntraEmulatorOptions, Fault, IssuedToken, RecordedRequest, UserTokenInput } from './types.js';
+import type { EntraEmulator, EntraEmulatorOptions, Fault, IssuedToken, RecordedRequest, RefreshTokenStats, UserTokenInput } from './types.js';
+// For the TSDoc link only.
+import type { msalNetworkClient } from './msal.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_BODY_BYTES = 1024 * 1024;
-const DEFAULT_SUFFIX = '/.default';
+
+/** The grants that act for a user: the only ones Entra answers with MFA or consent errors. */
+function isUserGrant(grantType: string): boolean {
+  return isDelegatedGrant(grantType) || grantType === 'authorization_code' || grantType === 'refresh_token';
+}
 
 type Route =
   | { kind: 'token'; tenant: string; version: 'v1' | 'v2' }
-  | { kind: 'openid-configuration'; tenant: string }
-  | { kind: 'keys' }
+  | { kind: 'authorize'; tenant: string }
+  | { kind: 'openid-configuration'; tenant: string; version: 1 | 2 }
+  | { kind: 'keys'; tenant: string | undefined; version: 1 | 2 }
   | { kind: 'instance-discovery' }
   | { kind: 'not-found' };
 
 /** Map a path to what the emulator serves there. */
 function route(path: string): Route {
   const parts = path.split('/').filter((part) => part !== '');
-  const [tenant, ...rest] = parts;
-  if (tenant === undefined) return { kind: 'not-found' };
+  const [first, ...rest] = parts;
+  if (first === undefined) return { kind: 'not-found' };
   const tail = rest.join('/');
-  if (tail === 'oauth2/v2.0/token') return { kind: 'token', tenant: decodeURIComponent(tenant), version: 'v2' };
-  if (tail === 'oauth2/token') return { kind: 'token', tenant: decodeURIComponent(tenant), version: 'v1' };
-  if (tail === 'v2.0/.well-known/openid-configuration' || tail === '.well-known/openid-configuration') {
-    return { kind: 'openid-configuration', tenant: decodeURIComponent(tenant) };
+  let tenant: string;
+  try {
+    tenant = decodeURIComponent(first);
+  } catch {
+    return { kind: 'not-found' };
   }
-  if (tail === 'discovery/v2.0/keys' || tail === 'discovery/keys') return { kind: 'keys' };
-  if (tenant === 'discovery' && (tail === 'v2.0/keys' || tail === 'keys')) return { kind: 'keys' };
+  if (tail === 'oauth2/v2.0/token') return { kind: 'token', tenant, version: 'v2' };
+  if (tail === 'oauth2/token') return { kind: 'token', tenant, version: 'v1' };
+  if (tail === 'oauth2/v2.0/authorize') return { kind: 'authorize', tenant };
+  if (tail === 'v2.0/.well-known/openid-configuration') return { kind: 'openid-configuration', tenant, version: 2 };
+  if (tail === '.well-known/openid-configuration') return { kind: 'openid-configuration', tenant, version: 1 };
+  if (tail === 'discovery/v2.0/keys') return { kind: 'keys', tenant, version: 2 };
+  if (tail === 'discovery/keys') return { kind: 'keys', tenant, version: 1 };
+  if (first === 'discovery' && (tail === 'v2.0/keys' || tail === 'keys')) return { kind: 'keys', tenant: undefined, version: tail === 'keys' ? 1 : 2 };
   if (tail === 'discovery/instance') return { kind: 'instance-discovery' };
   return { kind: 'not-found' };
 }
@@ -43,9 +63,10 @@ function json(status: number, body: unknown): Reply {
   return { status, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify(body) };
 }
 
+/** An AADSTS error as Entra sends it: the caller's correlation id, and `x-ms-request-id` = `trace_id`. */
 function errorReply(err: AadstsError, correlationId: string | undefined): Reply {
-  const { status, body } = withCorrelationId(err, correlationId);
-  return json(status, body);
+  const made = withCorrelationId(err, correlationId);
+  return { status: made.status, headers: errorHeaders(made), body: JSON.stringify(made.body) };
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
@@ -77,8 +98,10 @@ class Emulator implements EntraEmulator {
   readonly #requests: RecordedRequest[] = [];
   readonly #tokenRequests: RecordedRequest[] = [];
   readonly #issued = new Map<string, IssuedToken>();
-  /** Client-assertion `jti`s seen, until their `exp`: a replayed assertion is refused. */
-  readonly #assertionJtis = new Map<string, number>();
+  readonly #refreshTokens: RefreshTokenStore;
+  readonly #codes = new AuthorizationCodes();
+  readonly #issuers: Issuers;
+  readonly #delegated: DelegatedContext;
   #url = '';
   #closing: Promise<void> | undefined;
   readonly ca: string | undefined;
@@ -87,6 +110,12 @@ class Emulator implements EntraEmulator {
     this.#options = options;
     this.#signer = signer;
     this.ca = tls?.cert;
+    this.#refreshTokens = new RefreshTokenStore({ lifetimeSeconds: options.refreshTokenLifetimeSeconds, reuseDetection: options.refreshTokenReuseDetection });
+    this.#issuers = {
+      v1: (tid) => `https://${options.v1IssuerHost}/${tid}/`,
+      v2: (tid) => `${this.#url}/${tid}/v2.0`,
+    };
+    this.#delegated = { signer, options, issuers: this.#issuers, issueRefreshToken: (grant) => this.#refreshTokens.issue(grant) };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.#handle(req, res).catch(() => {
         if (!res.headersSent && !res.destroyed) this.#send(res, json(500, { error: 'server_error' }));
@@ -119,6 +148,10 @@ class Emulator implements EntraEmulator {
     return this.#url;
   }
 
+  get knownAuthorities(): string[] {
+    return [new URL(this.#url).host];
+  }
+
   get jwksUri(): string {
     return `${this.#url}/common/discovery/v2.0/keys`;
   }
@@ -140,18 +173,29 @@ class Emulator implements EntraEmulator {
     return `${this.#url}/${name}/oauth2/${version === 'v1' ? 'token' : 'v2.0/token'}`;
   }
 
-  issuer(tenant?: string): string {
-    const name = tenant ?? this.#options.tenantNames[0]!;
-    const tid = this.#tenantId(name);
-    if (tid === undefined) throw new Error(`issuer(): '${name}' is not a tenant of this emulator`);
-    return `${this.#url}/${tid}/v2.0`;
+  issuer(tenant?: string, version: 1 | 2 = 2): string {
+    const tid = this.#requireTenant('issuer', tenant);
+    if (version !== 1 && version !== 2) throw new TypeError('issuer(): "version" must be 1 or 2');
+    return version === 1 ? this.#issuers.v1(tid) : this.#issuers.v2(tid);
+  }
+
+  tokenValidation(api: string, tenant?: string): { issuer: string; audience: string; jwksUri: string; version: 1 | 2 } {
+    const tid = this.#requireTenant('tokenValidation', tenant);
+    const found = typeof api === 'string' && api !== '' ? this.#options.apis.find(api) : undefined;
+    if (found === undefined) throw new Error(`tokenValidation(): '${String(api)}' is not a resource of this emulator`);
+    return {
+      issuer: found.version === 1 ? this.#issuers.v1(tid) : this.#issuers.v2(tid),
+      audience: audienceOf({ api: found, requested: api }),
+      jwksUri: this.jwksUri,
+      version: found.version,
+    };
   }
 
   issueUserToken(input: UserTokenInput = {}): Promise<string> {
     const tenantId = this.#tenantId(input.tenant ?? this.#options.tenantNames[0]!);
     if (tenantId === undefined) throw new Error(`issueUserToken(): '${input.tenant}' is not a tenant of this emulator`);
     const [client] = this.#options.clients.keys();
-    return mintUserToken(this.#signer, `${this.#url}/${tenantId}/v2.0`, tenantId, `api://${client}`, input);
+    return mintUserToken(this.#signer, this.#options, this.#issuers, tenantId, `api://${client}`, input);
   }
 
   isIssued(token: string): IssuedToken | undefined {
@@ -172,11 +216,22 @@ class Emulator implements EntraEmulator {
     this.#faults.clear();
   }
 
+  revokeRefreshTokens(userOrRefreshToken: string): number {
+    if (typeof userOrRefreshToken !== 'string' || userOrRefreshToken === '') throw new TypeError('revokeRefreshTokens(): name a user (oid or username) or pass a refresh token');
+    return this.#refreshTokens.revoke(userOrRefreshToken);
+  }
+
+  get refreshTokenStats(): RefreshTokenStats {
+    return this.#refreshTokens.stats;
+  }
+
   reset(): void {
     this.heal();
     this.#requests.length = 0;
     this.#tokenRequests.length = 0;
     this.#issued.clear();
+    this.#codes.clear();
+    this.#refreshTokens.clear();
   }
 
   close(): Promise<void> {
@@ -193,6 +248,13 @@ class Emulator implements EntraEmulator {
 
   #tenantId(name: string): string | undefined {
     return this.#options.tenantIds.get(name.toLowerCase());
+  }
+
+  #requireTenant(method: string, tenant: string | undefined): string {
+    const name = tenant ?? this.#options.tenantNames[0]!;
+    const tid = this.#tenantId(name);
+    if (tid === undefined) throw new Error(`${method}(): '${name}' is not a tenant of this emulator`);
+    return tid;
   }
 
   /** Resolves after `ms`, with an unref'd timer; never resolves once closed. */
@@ -241,7 +303,7 @@ class Emulator implements EntraEmulator {
     }
     const target = route(url.pathname);
     const correlationId =
-      recorded.form['client-request-id'] ?? recorded.query['client-request-id'] ?? header(req, 'client-request-id');
+      header(req, 'client-request-id') ?? recorded.query['client-request-id'] ?? recorded.form['client-request-id'];
     switch (target.kind) {
       case 'token':
         if (recorded.method !== 'POST') {
@@ -251,11 +313,21 @@ class Emulator implements EntraEmulator {
         this.#tokenRequests.push(recorded);
         await this.#token(res, recorded, target.tenant, target.version, correlationId);
         return;
+      case 'authorize': {
+        if (recorded.method !== 'GET') {
+          this.#send(res, errorReply(entraErrors.methodNotAllowed(recorded.method), correlationId));
+          return;
+        }
+        const outcome = this.#codes.authorize(recorded.query, this.#tenantId(target.tenant), target.tenant, this.#options);
+        if ('error' in outcome) this.#send(res, errorReply(outcome.error, correlationId));
+        else this.#send(res, { status: 302, headers: { location: outcome.redirect, 'content-type': 'text/html; charset=utf-8' }, body: '' });
+        return;
+      }
       case 'openid-configuration':
-        this.#send(res, this.#openidConfiguration(target.tenant, correlationId));
+        this.#send(res, this.#openidConfiguration(target.tenant, target.version, correlationId));
         return;
       case 'keys':
-        this.#send(res, json(200, this.#signer.jwks));
+        this.#send(res, json(200, this.#keys(target.tenant, target.version)));
         return;
       case 'instance-discovery':
         this.#send(res, this.#instanceDiscovery(recorded.query));
@@ -273,7 +345,7 @@ class Emulator implements EntraEmulator {
     version: 'v1' | 'v2',
     correlationId: string | undefined,
   ): Promise<void> {
-    const fault = this.#faults.take();
+    const fault = this.#faults.take(isUserGrant(recorded.form['grant_type'] ?? ''));
     if (fault) recorded.fault = fault;
     await this.#sleep(this.#options.latencyMs);
     if (res.destroyed) return;
@@ -285,6 +357,7 @@ class Emulator implements EntraEmulator {
     await applyFault(fault, {
       res,
       clientId: recorded.form['client_id'] ?? 'unknown-client',
+      correlationId,
       sleep: this.#sleep,
       normalReply,
       send: (reply) => this.#send(res, reply),
@@ -304,7 +377,7 @@ class Emulator implements EntraEmulator {
 
     const grantType = form['grant_type'];
     if (!grantType) return fail(entraErrors.missingParameter('grant_type'));
-    if (grantType !== 'client_credentials' && !isDelegatedGrant(grantType)) return fail(entraErrors.unsupportedGrantType(grantType));
+    if (grantType !== 'client_credentials' && !isUserGrant(grantType)) return fail(entraErrors.unsupportedGrantType(grantType));
 
     const presented = presentedCredential(form, headers);
     if ('status' in presented) return fail(presented);
@@ -314,103 +387,43 @@ class Emulator implements EntraEmulator {
     if (!client || (client.tenantId !== undefined && client.tenantId !== tenantId)) {
       return fail(entraErrors.clientNotFound(clientId, tenant));
     }
-    const rejected = await verifyClient(presented, client, [`${this.#url}${path}`], this.#assertionJtis);
+    const rejected = await verifyClient(presented, client, [`${this.#url}${path}`]);
     if (rejected !== undefined) return fail(rejected);
-    if (isDelegatedGrant(grantType)) {
-      const outcome = await delegatedToken({ form, tenantId, tenantName: tenant, clientId, issuer: `${this.#url}/${tenantId}/v2.0`, signer: this.#signer, options: this.#options });
-      if ('error' in outcome) return fail(outcome.error);
-      this.#issued.set(outcome.record.token, outcome.record);
-      return json(200, outcome.answer);
-    }
-
-    let audience: string;
-    if (version === 'v2') {
-      const scope = form['scope'];
-      if (!scope) return fail(entraErrors.missingParameter('scope'));
-      const scopes = scope.trim().split(/\s+/);
-      const [only] = scopes;
-      if (scopes.length !== 1 || only === undefined || !only.endsWith(DEFAULT_SUFFIX) || only.length === DEFAULT_SUFFIX.length) {
-        return fail(entraErrors.invalidScope(scope));
-      }
-      audience = only.slice(0, -DEFAULT_SUFFIX.length);
-    } else {
-      const resource = form['resource'];
-      if (!resource) return fail(entraErrors.missingParameter('resource'));
-      audience = resource;
-    }
-    const { resources } = this.#options;
-    if (resources !== undefined && !resources.has(audience)) return fail(entraErrors.resourceNotFound(audience, tenant));
-    const roles = [...(resources?.get(audience)?.appRoles?.[clientId] ?? [])];
-
-    const lifetime = this.#options.tokenLifetimeSeconds;
-    const issuedAt = Date.now();
-    const expiresAt = issuedAt + lifetime * 1000;
-    const token = await this.#signer.sign({
-      issuer: `${this.#url}/${tenantId}/v2.0`,
-      audience,
-      tenantId,
-      clientId,
-      roles,
-      issuedAt,
-      expiresAt,
-    });
-    const record: IssuedToken = { token, clientId, tenantId, audience, roles, issuedAt, expiresAt };
-    if (version === 'v2') record.scope = form['scope'] ?? '';
-    else record.resource = audience;
-    if (form['claims'] !== undefined) record.claims = form['claims'];
-    this.#issued.set(token, record);
-
-    if (version === 'v1') {
-      return json(200, {
-        token_type: 'Bearer',
-        expires_in: String(lifetime),
-        ext_expires_in: String(lifetime),
-        expires_on: String(Math.floor(expiresAt / 1000)),
-        not_before: String(Math.floor(issuedAt / 1000)),
-        resource: audience,
-        access_token: token,
-      });
-    }
-    const answer: Record<string, unknown> = { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime };
-    if (this.#options.refreshInSeconds !== undefined) answer['refresh_in'] = this.#options.refreshInSeconds;
-    answer['access_token'] = token;
-    return json(200, answer);
+    const clientAuth: ClientAuthClass = presented.kind === 'assertion' ? '2' : '1';
+    let outcome;
+    if (grantType === 'authorization_code') outcome = await this.#codes.redeem(form, clientId, clientAuth, tenantId, tenant, this.#delegated);
+    else if (grantType === 'refresh_token') outcome = await redeemRefreshToken(form, clientId, clientAuth, tenantId, tenant, this.#delegated, this.#refreshTokens);
+    else if (isDelegatedGrant(grantType)) outcome = await delegatedToken({ form, tenantId, tenantName: tenant, clientId, clientAuth, context: this.#delegated });
+    else outcome = await appToken({ form, endpoint: version, tenantId, tenantName: tenant, clientId, clientAuth, signer: this.#signer, options: this.#options, issuers: this.#issuers });
+    if ('error' in outcome) return fail(outcome.error);
+    this.#issued.set(outcome.record.token, outcome.record);
+    return json(200, outcome.answer);
   }
 
-  #openidConfiguration(tenant: string, correlationId: string | undefined): Reply {
-    const tenantId = this.#tenantId(tenant);
+  /** Entra serves `common` and `organizations` too, with a `{tenantid}` placeholder in the issuer. */
+  #openidConfiguration(tenant: string, version: 1 | 2, correlationId: string | undefined): Reply {
+    const multiTenant = MULTI_TENANT_AUTHORITIES.has(tenant.toLowerCase());
+    const tenantId = multiTenant ? '{tenantid}' : this.#tenantId(tenant);
     if (tenantId === undefined) {
       const err = entraErrors.tenantNotFound(tenant);
       return errorReply({ status: 400, body: { ...err.body, error: 'invalid_tenant' } }, correlationId);
     }
-    const base = `${this.#url}/${tenantId}`;
-    return json(200, {
-      token_endpoint: `${base}/oauth2/v2.0/token`,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-      jwks_uri: `${base}/discovery/v2.0/keys`,
-      response_modes_supported: ['query', 'fragment', 'form_post'],
-      subject_types_supported: ['pairwise'],
-      id_token_signing_alg_values_supported: ['RS256'],
-      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-      issuer: `${base}/v2.0`,
-      request_uri_parameter_supported: false,
-      userinfo_endpoint: `${this.#url}/oidc/userinfo`,
-      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
-      http_logout_supported: true,
-      frontchannel_logout_supported: true,
-      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'tid', 'oid', 'azp', 'roles', 'ver'],
-      tenant_region_scope: 'EU',
-      cloud_instance_name: new URL(this.#url).host,
-      cloud_graph_host_name: new URL(this.#url).host,
-      msgraph_host: new URL(this.#url).host,
-    });
+    const segment = multiTenant ? tenant.toLowerCase() : tenantId;
+    const input = { url: this.#url, segment, multiTenant };
+    if (version === 1) {
+      return json(200, openidConfigurationV1({ ...input, issuer: this.#issuers.v1(tenantId), jwksUri: `${this.#url}/common/discovery/keys` }));
+    }
+    return json(200, openidConfigurationV2({ ...input, issuer: this.#issuers.v2(tenantId), jwksUri: `${this.#url}/${segment}/discovery/v2.0/keys` }));
+  }
+
+  /** Entra's v2 key sets name the issuer on each key (`{tenantid}` for multi-tenant ones); v1 sets do not. */
+  #keys(tenant: string | undefined, version: 1 | 2): { keys: unknown[] } {
+    if (version === 1) return this.#signer.jwks();
+    const tid = tenant === undefined ? undefined : this.#tenantId(tenant);
+    return this.#signer.jwks(this.#issuers.v2(tid ?? '{tenantid}'));
   }
 
   #instanceDiscovery(query: Record<string, string>): Reply {
-    const host = new URL(this.#url).host;
     let tenant = this.#options.tenantNames[0]!;
     const endpoint = query['authorization_endpoint'];
     if (endpoint) {
@@ -420,11 +433,7 @@ class Emulator implements EntraEmulator {
         // keep the default tenant
       }
     }
-    return json(200, {
-      tenant_discovery_endpoint: `${this.#url}/${tenant}/v2.0/.well-known/openid-configuration`,
-      'api-version': '1.1',
-      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
-    });
+    return json(200, instanceDiscovery(this.#url, tenant));
   }
 }
 
@@ -435,9 +444,11 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
 
 /**
  * Start a local Microsoft Entra ID token service on loopback, for tests and
- * local development. It issues RS256 JWT app tokens for registered clients,
- * answers with Entra's real error shapes, records every request, and can be
- * told to misbehave with {@link EntraEmulator.fail}.
+ * local development. It issues RS256 JWTs shaped as Entra issues them (v1 or
+ * v2 by the API's `accessTokenVersion`, v1 by default), answers with Entra's
+ * real error shapes, records every request, and can be told to misbehave with
+ * {@link EntraEmulator.fail}. `@azure/identity` and `@azure/msal-node` work
+ * against it over https (see {@link msalNetworkClient}).
  *
  * @example
  * ```ts
@@ -448,6 +459,8 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
  *   method: 'POST',
  *   body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEFAULT_CLIENT_ID, client_secret: DEFAULT_CLIENT_SECRET, scope: 'api://orders/.default' }),
  * });
+ * // A v1 token: iss https://sts.windows.net/{tid}/, aud api://orders, appid, ver "1.0".
+ * const { issuer, audience } = emulator.tokenValidation('api://orders');
  * await emulator.close();
  * ```
  *

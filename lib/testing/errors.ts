@@ -91,6 +91,17 @@ export const entraErrors = {
       1002012,
       `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
     ),
+  /** Entra's answer to a scope that names two resources, such as `api://a/.default api://b/.default`. */
+  tooManyResources: (scope: string) =>
+    aadstsError(
+      400,
+      'invalid_scope',
+      28000,
+      `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scope} is not valid.`,
+    ),
+  /** The default body of a `status` fault: Entra's generic service error. */
+  serviceError: (status: number) =>
+    aadstsError(status, 'server_error', 50000, 'There was an error issuing a token or an issue with our sign-in service.'),
   resourceNotFound: (resource: string, tenant: string) =>
     aadstsError(
       400,
@@ -140,6 +151,11 @@ export function faultError(error: OAuthErrorCode, status: number | undefined, cl
       break;
   }
   return status === undefined ? made : { ...made, status };
+}
+
+/** The headers of an error answer: Entra's `x-ms-request-id` is the body's `trace_id`. */
+export function errorHeaders(err: AadstsError): Record<string, string> {
+  return { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': err.body.trace_id };
 }
 
 /**

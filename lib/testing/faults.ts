@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { aadstsError, faultError } from './errors.js';
+import { entraErrors, errorHeaders, faultError, withCorrelationId, type AadstsError } from './errors.js';
 import { DEFAULT_CLAIMS_CHALLENGE, consentRequiredError, interactionRequiredError } from './on-behalf-of.js';
 import type { Fault, FaultKind } from './types.js';
 
@@ -16,6 +16,8 @@ export interface FaultContext {
   res: ServerResponse;
   /** The client id of the request, for realistic error texts. */
   clientId: string;
+  /** The caller's `client-request-id`, echoed as `correlation_id` as Entra does. */
+  correlationId: string | undefined;
   /** Resolves after `ms`; never resolves once the emulator is closed. */
   sleep(ms: number): Promise<void>;
   /** Compute the answer the emulator would give without a fault. */
@@ -97,6 +99,9 @@ export function validateFault(fault: unknown): asserts fault is Fault {
   }
 }
 
+/** Faults Entra only answers to delegated (user) requests: an app-only request passes them by. */
+const DELEGATED_ONLY: ReadonlySet<FaultKind> = new Set<FaultKind>(['interaction-required', 'consent-required']);
+
 /** Faults waiting for token requests, first in, first out. */
 export class FaultQueue {
   readonly #entries: { fault: Fault; remaining: number }[] = [];
@@ -109,13 +114,17 @@ export class FaultQueue {
     this.#entries.push({ fault, remaining: times });
   }
 
-  /** Take the fault for the next token request, if any. */
-  take(): Fault | undefined {
-    const head = this.#entries[0];
-    if (!head) return undefined;
-    head.remaining -= 1;
-    if (head.remaining <= 0) this.#entries.shift();
-    return head.fault;
+  /**
+   * Take the fault for the next token request, if any: the first queued one,
+   * skipping delegated-only faults when the request is app-only.
+   */
+  take(delegated: boolean): Fault | undefined {
+    const index = this.#entries.findIndex((entry) => delegated || !DELEGATED_ONLY.has(entry.fault.kind));
+    const entry = this.#entries[index];
+    if (entry === undefined) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) this.#entries.splice(index, 1);
+    return entry.fault;
   }
 
   clear(): void {
@@ -123,8 +132,10 @@ export class FaultQueue {
   }
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
-  return { status, headers: { 'content-type': JSON_TYPE, ...headers }, body: JSON.stringify(body) };
+/** An AADSTS error as Entra sends it: the caller's correlation id, `x-ms-request-id` = `trace_id`. */
+function errorReply(err: AadstsError, ctx: FaultContext, headers: Record<string, string> = {}): Reply {
+  const made = withCorrelationId(err, ctx.correlationId);
+  return { status: made.status, headers: { ...errorHeaders(made), ...headers }, body: JSON.stringify(made.body) };
 }
 
 /** A token answer that looks valid but carries no real token (nothing is issued). */
@@ -153,24 +164,22 @@ export async function applyFault(fault: Fault, ctx: FaultContext): Promise<void>
       ctx.send(await ctx.normalReply());
       return;
     case 'status': {
-      const body =
-        fault.body ??
-        JSON.stringify({ error: 'server_error', error_description: `Emulated HTTP ${fault.status} from the token endpoint.` });
-      const type = fault.body === undefined ? JSON_TYPE : 'text/plain; charset=utf-8';
-      ctx.send({ status: fault.status, headers: { 'content-type': type, ...fault.headers }, body });
+      if (fault.body === undefined) {
+        ctx.send(errorReply(entraErrors.serviceError(fault.status), ctx, fault.headers));
+        return;
+      }
+      ctx.send({ status: fault.status, headers: { 'content-type': 'text/plain; charset=utf-8', ...fault.headers }, body: fault.body });
       return;
     }
     case 'throttle': {
       const status = fault.status ?? 429;
       const headers: Record<string, string> = {};
       if (fault.retryAfter !== undefined) headers['retry-after'] = retryAfterValue(fault.retryAfter);
-      const err = aadstsError(status, 'temporarily_unavailable', 90055, 'There are too many incoming requests. Please try again later.');
-      ctx.send(json(status, err.body, headers));
+      ctx.send(errorReply(entraErrors.throttled(status), ctx, headers));
       return;
     }
     case 'oauth-error': {
-      const err = faultError(fault.error, fault.status, ctx.clientId);
-      ctx.send(json(err.status, err.body));
+      ctx.send(errorReply(faultError(fault.error, fault.status, ctx.clientId), ctx));
       return;
     }
     case 'html':
@@ -228,13 +237,11 @@ export async function applyFault(fault: Fault, ctx: FaultContext): Promise<void>
     }
     case 'interaction-required': {
       const claims = fault.claims === null ? undefined : typeof fault.claims === 'object' ? JSON.stringify(fault.claims) : (fault.claims ?? DEFAULT_CLAIMS_CHALLENGE);
-      const err = interactionRequiredError(fault.code ?? 50076, claims);
-      ctx.send(json(err.status, err.body));
+      ctx.send(errorReply(interactionRequiredError(fault.code ?? 50076, claims), ctx));
       return;
     }
     case 'consent-required': {
-      const err = consentRequiredError(ctx.clientId);
-      ctx.send(json(err.status, err.body));
+      ctx.send(errorReply(consentRequiredError(ctx.clientId), ctx));
       return;
     }
   }

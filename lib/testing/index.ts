@@ -4,10 +4,13 @@
  * @module aad-backend-auth/testing
  */
 export { startEntraEmulator } from './emulator.js';
+export { msalNetworkClient } from './msal.js';
+export type { MsalNetworkClient, MsalNetworkRequestOptions, MsalNetworkResponse } from './msal.js';
 export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID } from './options.js';
 export type {
   EmulatorClient,
   EmulatorResource,
+  EmulatorUser,
   EntraEmulator,
   EntraEmulatorOptions,
   Fault,
@@ -15,5 +18,6 @@ export type {
   IssuedToken,
   OAuthErrorCode,
   RecordedRequest,
+  RefreshTokenStats,
   UserTokenInput,
 } from './types.js';

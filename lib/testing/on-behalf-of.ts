@@ -1,5 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { audienceOf, userTokenClaims, type ClientAuthClass, type Issuers, type TokenUser } from './claims.js';
+import { delegatedAnswer, parseDelegatedScope, type DelegatedContext } from './delegated-answer.js';
 import { aadstsError, entraErrors, type AadstsError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { stableGuid, type TokenSigner } from './tokens.js';
@@ -8,36 +9,36 @@ import type { IssuedToken, UserTokenInput } from './types.js';
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-/** Scopes a delegated request may add that name no resource. */
-const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
+/** The made-up SPA that user tokens are issued to by default. */
+const DEFAULT_SPA = stableGuid('spa');
 
 /** Whether `grantType` is one of the user-token grants this file answers. */
 export function isDelegatedGrant(grantType: string): boolean {
   return grantType === JWT_BEARER || grantType === TOKEN_EXCHANGE;
 }
 
-/** Claims of a user token (what a SPA's token for the BFF carries). */
-export async function mintUserToken(signer: TokenSigner, issuer: string, tenantId: string, defaultAudience: string, input: UserTokenInput = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
+/** The test user `input` describes, with Entra-like defaults. */
+export function testUser(tenantId: string, input: Pick<UserTokenInput, 'oid' | 'name' | 'preferredUsername'> = {}): TokenUser {
   const name = input.name ?? 'Test User';
-  const oid = input.oid ?? stableGuid(`user:${tenantId}:${name}`);
-  const claims: Record<string, unknown> = {
-    aud: input.aud ?? defaultAudience,
-    iss: issuer,
-    iat: now,
-    nbf: now + (input.notBeforeIn ?? 0),
-    exp: now + (input.expiresIn ?? 3600),
+  return {
+    oid: input.oid ?? stableGuid(`user:${tenantId}:${name}`),
     name,
-    oid,
-    preferred_username: input.preferredUsername ?? `${name.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@contoso.example`,
-    scp: input.scp ?? 'access_as_user',
-    sub: stableGuid(`sub:${oid}`),
-    tid: tenantId,
-    azp: input.azp ?? stableGuid('spa'),
-    idtyp: 'user',
-    uti: randomBytes(16).toString('base64url'),
-    ver: '2.0',
+    username: input.preferredUsername ?? `${name.toLowerCase().replace(/[^a-z0-9]+/g, '.')}@contoso.example`,
   };
+}
+
+/**
+ * A user token as a SPA gets it for the BFF: a public client (`appidacr`/`azpacr` "0"),
+ * shaped by the version of the API its `aud` names.
+ */
+export async function mintUserToken(signer: TokenSigner, options: ResolvedOptions, issuers: Issuers, tenantId: string, defaultAudience: string, input: UserTokenInput = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const asked = input.aud ?? defaultAudience;
+  const audiences = Array.isArray(asked) ? asked : [asked];
+  const api = options.apis.describe(audiences[0] ?? defaultAudience);
+  const base = { api, requested: audiences[0] ?? defaultAudience, tenantId, clientId: input.azp ?? DEFAULT_SPA, clientAuth: '0' as const, iat: now, nbf: now + (input.notBeforeIn ?? 0), exp: now + (input.expiresIn ?? 3600), issuers };
+  const claims = userTokenClaims(base, testUser(tenantId, input), input.scp ?? 'access_as_user');
+  if (Array.isArray(asked)) claims['aud'] = audiences.map((aud) => audienceOf({ api: options.apis.describe(aud), requested: aud }));
   return signer.signClaims(claims);
 }
 
@@ -46,22 +47,20 @@ export interface DelegatedRequest {
   readonly tenantId: string;
   readonly tenantName: string;
   readonly clientId: string;
-  /** The issuer of this tenant's tokens, `${url}/${tid}/v2.0`. */
-  readonly issuer: string;
-  readonly signer: TokenSigner;
-  readonly options: ResolvedOptions;
+  readonly clientAuth: ClientAuthClass;
+  readonly context: DelegatedContext;
 }
 
 export type DelegatedOutcome = { readonly error: AadstsError } | { readonly record: IssuedToken; readonly answer: Record<string, unknown> };
 
 /**
  * The on-behalf-of grant (jwt-bearer) and RFC 8693 token exchange, after client
- * authentication: checks the user token's signature, issuer, expiry and audience
- * (it must be the calling client), then issues a delegated token with `scp`, `oid`,
- * `name` and `preferred_username`.
+ * authentication: checks the user token's signature, issuer (the tenant's v1 or v2),
+ * expiry and audience (it must be the calling client's API), then answers as Entra does.
  */
 export async function delegatedToken(request: DelegatedRequest): Promise<DelegatedOutcome> {
-  const { form, clientId, issuer, signer, options } = request;
+  const { form, clientId, tenantId, context } = request;
+  const { signer, options, issuers } = context;
   const exchange = form['grant_type'] === TOKEN_EXCHANGE;
   let assertion: string | undefined;
   if (exchange) {
@@ -73,60 +72,40 @@ export async function delegatedToken(request: DelegatedRequest): Promise<Delegat
     if (!assertion) return { error: entraErrors.missingParameter('assertion') };
     if (form['requested_token_use'] !== 'on_behalf_of') return { error: entraErrors.missingParameter('requested_token_use') };
   }
-  const scope = form['scope'];
-  if (!scope) return { error: entraErrors.missingParameter('scope') };
+  const rawScope = form['scope'];
+  if (!rawScope) return { error: entraErrors.missingParameter('scope') };
 
   let user: JWTPayload;
   try {
-    ({ payload: user } = await jwtVerify(assertion, createLocalJWKSet(signer.jwks), { issuer, algorithms: ['RS256'], requiredClaims: ['exp'] }));
+    const issuer = [issuers.v1(tenantId), issuers.v2(tenantId)];
+    ({ payload: user } = await jwtVerify(assertion, createLocalJWKSet(signer.jwks()), { issuer, algorithms: ['RS256'], requiredClaims: ['exp'] }));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) return { error: invalidGrant(500133, 'Assertion is not within its valid time range.') };
     return { error: invalidGrant(50013, 'Assertion failed signature validation.') };
   }
+  // The assertion must be for the calling app's API: by App ID URI (v1) or appId (v2).
   const audiences = typeof user.aud === 'string' ? [user.aud] : (user.aud ?? []);
-  if (!audiences.some((aud) => aud === clientId || aud === `api://${clientId}`)) {
+  if (!audiences.some((aud) => options.apis.describe(aud).appId === clientId)) {
     return { error: invalidGrant(50013, 'Assertion audience does not match the Client app presenting the assertion.') };
   }
-
-  // Every scope names one resource: `api://orders/Orders.Read` is resource `api://orders`, permission `Orders.Read`.
-  const resourceScopes = scope.trim().split(/\s+/).filter((s) => !OIDC_SCOPES.has(s));
-  const resources = new Set(resourceScopes.map((s) => s.slice(0, s.lastIndexOf('/'))));
-  const [audience] = resources;
-  if (resources.size !== 1 || audience === undefined || audience === '' || resourceScopes.some((s) => s.endsWith('/'))) {
-    return { error: entraErrors.invalidScope(scope) };
-  }
-  if (options.resources !== undefined && !options.resources.has(audience)) return { error: entraErrors.resourceNotFound(audience, request.tenantName) };
-  const permissions = resourceScopes.map((s) => s.slice(s.lastIndexOf('/') + 1)).filter((p) => p !== '.default');
-  const scp = permissions.length > 0 ? permissions.join(' ') : 'user_impersonation';
-
-  const lifetime = options.tokenLifetimeSeconds;
-  const issuedAt = Date.now();
-  const expiresAt = issuedAt + lifetime * 1000;
-  const iat = Math.floor(issuedAt / 1000);
-  const oid = typeof user.oid === 'string' ? user.oid : String(user.sub ?? '');
-  const token = await signer.signClaims({
-    aud: audience,
-    iss: issuer,
-    iat,
-    nbf: iat,
-    exp: Math.floor(expiresAt / 1000),
-    azp: clientId,
-    azpacr: '1',
-    name: user.name,
-    oid,
-    preferred_username: user.preferred_username,
-    scp,
-    sub: stableGuid(`sub:${oid}:${clientId}`),
-    tid: request.tenantId,
-    idtyp: 'user',
-    uti: randomBytes(16).toString('base64url'),
-    ver: '2.0',
-    jti: randomUUID(),
+  const scope = parseDelegatedScope(rawScope, options, request.tenantName);
+  if ('error' in scope) return scope;
+  const oid = typeof user['oid'] === 'string' ? user['oid'] : String(user.sub ?? '');
+  const username = [user['preferred_username'], user['upn'], user['unique_name']].find((v): v is string => typeof v === 'string') ?? '';
+  const outcome = await delegatedAnswer(context, {
+    tenantId,
+    clientId,
+    clientAuth: request.clientAuth,
+    user: { oid, name: typeof user['name'] === 'string' ? user['name'] : '', username },
+    scope,
+    rawScope,
+    grant: exchange ? 'token-exchange' : 'on-behalf-of',
+    clientInfo: form['client_info'] === '1',
+    idToken: scope.oidc.has('openid'),
+    refresh: scope.oidc.has('offline_access') ? { scope: rawScope } : undefined,
   });
-  const record: IssuedToken = { token, clientId, tenantId: request.tenantId, audience, roles: [], issuedAt, expiresAt, scope, oid, scp, grant: exchange ? 'token-exchange' : 'on-behalf-of' };
-  const answer: Record<string, unknown> = { token_type: 'Bearer', scope: resourceScopes.join(' '), expires_in: lifetime, ext_expires_in: lifetime, access_token: token };
-  if (exchange) answer['issued_token_type'] = ACCESS_TOKEN_TYPE;
-  return { record, answer };
+  if (exchange) outcome.answer['issued_token_type'] = ACCESS_TOKEN_TYPE;
+  return outcome;
 }
 
 function invalidGrant(code: number, message: string): AadstsError {

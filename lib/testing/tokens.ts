@@ -1,25 +1,15 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { createHash, generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
+import { SignJWT, exportJWK, type JWK } from 'jose';
+import { selfSignedRsaCertificate } from './x509.js';
 
-/** What goes into one access token. */
-export interface TokenClaimsInput {
-  issuer: string;
-  audience: string;
-  tenantId: string;
-  clientId: string;
-  roles: string[];
-  /** Epoch milliseconds. */
-  issuedAt: number;
-  /** Epoch milliseconds. */
-  expiresAt: number;
-}
-
-/** Signs access tokens with a key pair made for one emulator run. */
+/** Signs every token of one emulator run with one RSA key, named as Entra names its keys. */
 export interface TokenSigner {
-  /** The JSON Web Key Set that verifies every token. */
-  readonly jwks: { keys: JWK[] };
-  sign(input: TokenClaimsInput): Promise<string>;
-  /** Signs any claims with the same key (user and delegated tokens). */
+  /** The key as Entra's JWKS lists it: `kty`, `use`, `kid`, `x5t`, `n`, `e`, `x5c` (no `alg`). */
+  readonly jwk: JWK & { x5t: string; x5c: string[] };
+  /** The JSON Web Key Set that verifies every token; `issuer` adds Entra's per-key `issuer` member. */
+  jwks(issuer?: string): { keys: JWK[] };
+  /** Signs `claims` with the header Entra uses: `typ`, `alg`, `x5t` and `kid` (both the certificate thumbprint). */
   signClaims(claims: Record<string, unknown>): Promise<string>;
 }
 
@@ -35,43 +25,19 @@ export function stableGuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Make an RS256 key pair and a signer that uses it. */
+/** Make an RS256 key pair with a self-signed certificate, and a signer that uses it. */
 export async function createTokenSigner(): Promise<TokenSigner> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const kid = randomBytes(16).toString('base64url');
-  const jwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
+  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
+  const certificate = selfSignedRsaCertificate(publicKey, privateKey, 'aad-backend-auth emulator token signing');
+  // Entra's kid and x5t are the same value: the certificate's base64url SHA-1 thumbprint.
+  const x5t = createHash('sha1').update(certificate).digest('base64url');
+  const { n, e } = await exportJWK(publicKey);
+  const jwk = { kty: 'RSA', use: 'sig', kid: x5t, x5t, n: n!, e: e!, x5c: [certificate.toString('base64')] };
   return {
-    jwks: { keys: [jwk] },
-    async sign(input) {
-      const iat = Math.floor(input.issuedAt / 1000);
-      // The service principal's object id: stable per client and tenant.
-      const oid = stableGuid(`sp:${input.tenantId}:${input.clientId}`);
-      const claims: Record<string, unknown> = {
-        aud: input.audience,
-        iss: input.issuer,
-        iat,
-        nbf: iat,
-        exp: Math.floor(input.expiresAt / 1000),
-        aio: randomBytes(24).toString('base64url'),
-        appid: input.clientId,
-        appidacr: '1',
-        azp: input.clientId,
-        azpacr: '1',
-        idp: input.issuer,
-        idtyp: 'app',
-        oid,
-        rh: `0.${randomBytes(12).toString('base64url')}.`,
-        sub: oid,
-        tid: input.tenantId,
-        uti: randomBytes(16).toString('base64url'),
-        ver: '2.0',
-        jti: randomUUID(),
-      };
-      if (input.roles.length > 0) claims['roles'] = input.roles;
-      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey);
-    },
+    jwk,
+    jwks: (issuer) => ({ keys: [issuer === undefined ? { ...jwk } : { ...jwk, issuer }] }),
     signClaims(claims) {
-      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(privateKey);
+      return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', alg: 'RS256', x5t, kid: x5t }).sign(privateKey);
     },
   };
 }

@@ -46,11 +46,14 @@ describe('example-app: BFF + sample backend + emulator, in-process', () => {
     expect(claims['roles']).to.deep.equal([EXAMPLE_ROLE]);
     expect(claims['appid']).to.equal(DEFAULT_CLIENT_ID);
     expect(claims['tid']).to.equal(DEFAULT_TENANT_ID);
-    expect(claims.iss).to.equal(example.emulator!.issuer());
+    // The sample API is registered as v1 (Entra's default): sts.windows.net issuer, App ID URI audience, appid.
+    expect(claims.iss).to.equal(example.emulator!.issuer(DEFAULT_TENANT_ID, 1));
+    expect(claims['ver']).to.equal('1.0');
+    expect(verification).to.include({ tokenVersion: '1.0' });
     expect(claims.exp! - claims.iat!).to.equal(120);
     expect(verification).to.include({ algorithm: 'RS256', audience: EXAMPLE_RESOURCE });
     // The claims are those of a token the emulator really issued.
-    expect(example.emulator!.issued.map((t) => decodeJwt(t.token).jti)).to.include(claims.jti);
+    expect(example.emulator!.issued.map((t) => decodeJwt(t.token)['uti'])).to.include(claims['uti']);
   });
 
   it('GET /api/orders passes the Orders.Read guard; GET /api/admin gets 403 insufficient_scope', async () => {
@@ -131,10 +134,10 @@ describe('example-app: BFF + sample backend + emulator, in-process', () => {
       // Past the refresh point (3 s), before the token stops being used (5.4 s): this request
       // is served the current token and starts a refresh.
       const second = await request(quick.url).get('/api/whoami');
-      expect(second.body.claims.jti).to.equal(first.body.claims.jti);
+      expect(second.body.claims.uti).to.equal(first.body.claims.uti);
       for (let i = 0; i < 50 && (await tokenRequests()) < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       const third = await request(quick.url).get('/api/whoami');
-      expect(third.body.claims.jti).not.to.equal(first.body.claims.jti);
+      expect(third.body.claims.uti).not.to.equal(first.body.claims.uti);
       const { stats, events } = (await request(quick.url).get('/_bff/status')).body;
       expect(stats).to.include({ tokenRequests: 2, refreshes: 1, failures: 0 });
       expect(events.map((e: { kind: string }) => e.kind)).to.deep.equal(['token', 'refresh', 'token']);
@@ -218,7 +221,7 @@ describe('example-app in Entra ID mode, pointed at an emulator', () => {
   it('takes the same code path with AZURE_* settings: client secret, authority host, BACKEND_URL and BACKEND_RESOURCE', async () => {
     const resource = 'api://orders-elsewhere';
     const idp = await startEntraEmulator({ resources: [{ audience: resource, appRoles: { [DEFAULT_CLIENT_ID]: ['Orders.Read'] } }] });
-    const backend = http.createServer(createBackendApp({ issuer: idp.issuer(), jwksUri: idp.jwksUri, audience: resource }));
+    const backend = http.createServer(createBackendApp({ issuer: idp.issuer(DEFAULT_TENANT_ID, 1), jwksUri: idp.jwksUri, audience: resource }));
     const backendUrl = await listen(backend);
     const example = await startExample({
       mode: 'azure',

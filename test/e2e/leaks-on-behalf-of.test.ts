@@ -30,7 +30,7 @@ describe('nothing leaks from aadOnBehalfOf: user tokens, private keys, client as
 
   before(async () => {
     [registered, stranger] = await Promise.all([makeCertificate('obo leak client'), makeCertificate('obo leak stranger')]);
-    idp = await startEntraEmulator({ clients: [{ clientId: CLIENT_ID, clientSecret: SENTINEL, certificate: registered.certificate }] });
+    idp = await startEntraEmulator({ clients: [{ clientId: CLIENT_ID, clientSecret: SENTINEL, certificate: registered.certificate, accessTokenVersion: 2 }] });
     backend = await startBackend();
     restoreDebug = captureDebugOutput(lines);
   });

@@ -32,9 +32,10 @@ describe('aadOnBehalfOf with every client credential of issue 13', () => {
   });
   afterEach(() => stack?.close());
 
+  // Both BFFs expose v2 APIs: aadOnBehalfOf offline accepts the v2 discovery issuer only.
   const clients = (): EmulatorClient[] => [
-    { clientId: SECRET_CLIENT, clientSecret: AWKWARD_SECRET },
-    { clientId: CERT_CLIENT, certificate: registered.certificate },
+    { clientId: SECRET_CLIENT, clientSecret: AWKWARD_SECRET, accessTokenVersion: 2 },
+    { clientId: CERT_CLIENT, certificate: registered.certificate, accessTokenVersion: 2 },
   ];
 
   /** The emulator with both clients, and aadOnBehalfOf for `clientId` with `auth` (no secret unless given). */

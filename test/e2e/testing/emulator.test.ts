@@ -29,6 +29,9 @@ describe('Entra emulator: the normal path', () => {
     expect(emu.tokenUrl()).to.equal(`${emu.url}/${DEFAULT_TENANT_ID}/oauth2/v2.0/token`);
     expect(emu.tokenUrl(undefined, 'v1')).to.equal(`${emu.url}/${DEFAULT_TENANT_ID}/oauth2/token`);
     expect(emu.issuer()).to.equal(`${emu.url}/${DEFAULT_TENANT_ID}/v2.0`);
+    expect(emu.issuer(undefined, 2)).to.equal(`${emu.url}/${DEFAULT_TENANT_ID}/v2.0`);
+    expect(emu.issuer(undefined, 1)).to.equal(`https://sts.windows.net/${DEFAULT_TENANT_ID}/`);
+    expect(emu.knownAuthorities).to.deep.equal([new URL(emu.url).host]);
     expect(() => emu.issuer('nope.example.com')).to.throw(/not a tenant/);
   });
 
@@ -61,27 +64,29 @@ describe('Entra emulator: the normal path', () => {
     expect(Number(body['not_before'])).to.be.within(before, before + 2);
     const verified = await jwtVerify(String(body['access_token']), createRemoteJWKSet(new URL(emu.jwksUri)), {
       audience: 'https://legacy.example.com',
-      issuer: emu.issuer(),
+      issuer: emu.issuer(undefined, 1),
     });
     expect(verified.payload.exp).to.equal(expiresOn);
   });
 
-  it('issues RS256 tokens that verify against the JWKS, with Entra v2 app claims', async () => {
+  it('issues RS256 tokens that verify against the JWKS, with Entra v1 app claims by default (an unregistered API is v1)', async () => {
     const res = await request(emu.tokenUrl(), { form: v2Form() });
     const token = String(res.json()['access_token']);
     const header = decodeProtectedHeader(token);
     expect(header.alg).to.equal('RS256');
+    expect(header.typ).to.equal('JWT');
     expect(header.kid).to.be.a('string');
+    expect(header.x5t).to.equal(header.kid);
     const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(emu.jwksUri)), {
-      issuer: emu.issuer(),
+      issuer: `https://sts.windows.net/${DEFAULT_TENANT_ID}/`,
       audience: 'api://orders',
       algorithms: ['RS256'],
     });
     expect(payload.tid).to.equal(DEFAULT_TENANT_ID);
-    expect(payload.azp).to.equal(DEFAULT_CLIENT_ID);
     expect(payload['appid']).to.equal(DEFAULT_CLIENT_ID);
-    expect(payload['azpacr']).to.equal('1');
-    expect(payload['ver']).to.equal('2.0');
+    expect(payload['appidacr']).to.equal('1');
+    expect(payload['ver']).to.equal('1.0');
+    expect(payload).to.not.have.any.keys('azp', 'azpacr', 'idtyp', 'jti');
     expect(payload.oid).to.match(GUID);
     expect(payload.sub).to.equal(payload.oid);
     expect(payload['roles']).to.equal(undefined);
@@ -101,7 +106,7 @@ describe('Entra emulator: the normal path', () => {
     const claims = tokens.map((token) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>);
     expect(claims[0]!['oid']).to.equal(claims[1]!['oid']);
     expect(claims[2]!['oid']).to.not.equal(claims[0]!['oid']);
-    expect(claims[0]!['jti']).to.not.equal(claims[1]!['jti']);
+    expect(claims[0]!['uti']).to.not.equal(claims[1]!['uti']);
   });
 
   it('records issued tokens and recognises them', async () => {
@@ -126,8 +131,9 @@ describe('Entra emulator: the normal path', () => {
     const jwks = await request(String(config['jwks_uri']));
     const keys = jwks.json()['keys'] as Record<string, unknown>[];
     expect(keys).to.have.length(1);
-    expect(keys[0]).to.include({ kty: 'RSA', alg: 'RS256', use: 'sig' });
-    expect(keys[0]).to.not.have.property('d');
+    expect(keys[0]).to.include({ kty: 'RSA', use: 'sig' });
+    expect(keys[0]).to.have.keys('kty', 'use', 'kid', 'x5t', 'n', 'e', 'x5c', 'issuer');
+    expect(keys[0]).to.not.have.any.keys('alg', 'd');
 
     const unknown = await request(`${emu.url}/nope.example.com/v2.0/.well-known/openid-configuration`);
     expect(unknown.status).to.equal(400);
@@ -242,11 +248,12 @@ describe('Entra emulator: AADSTS errors', () => {
     await expectError(emu.tokenUrl(undefined, 'v1'), v1Form({ resource: undefined }), 400, 'invalid_request', 900144);
   });
 
-  it('a scope that is not exactly one <resource>/.default → 400 invalid_scope AADSTS1002012', async () => {
+  it('a scope that is not <resource>/.default → 400 invalid_scope AADSTS1002012; two resources → AADSTS28000', async () => {
     const body = await expectError(emu.tokenUrl(), v2Form({ scope: 'api://orders' }), 400, 'invalid_scope', 1002012);
     expect(body['error_description']).to.contain('/.default');
-    await expectError(emu.tokenUrl(), v2Form({ scope: 'api://orders/.default api://x/.default' }), 400, 'invalid_scope', 1002012);
     await expectError(emu.tokenUrl(), v2Form({ scope: 'api://orders/read' }), 400, 'invalid_scope', 1002012);
+    const two = await expectError(emu.tokenUrl(), v2Form({ scope: 'api://orders/.default api://x/.default' }), 400, 'invalid_scope', 28000);
+    expect(two['error_description']).to.contain('contains more than one resource');
   });
 
   it('an audience that is not registered in resources → 400 invalid_resource AADSTS500011', async () => {
@@ -285,10 +292,10 @@ describe('Entra emulator: options', () => {
       const res = await request(emu.tokenUrl(), { form: v2Form() });
       expect(emu.tokenUrl()).to.contain('/contoso.onmicrosoft.com/');
       const { payload } = await jwtVerify(String(res.json()['access_token']), createRemoteJWKSet(new URL(emu.jwksUri)), {
-        issuer: emu.issuer('contoso.onmicrosoft.com'),
+        issuer: emu.issuer('contoso.onmicrosoft.com', 1),
       });
       expect(payload.tid).to.match(GUID);
-      expect(emu.issuer(String(payload.tid))).to.equal(payload.iss);
+      expect(emu.issuer(String(payload.tid), 1)).to.equal(payload.iss);
     } finally {
       await emu.close();
     }

@@ -69,7 +69,7 @@ describe('Entra emulator over https with @azure/identity', () => {
     expect(emu.isIssued(token)).to.include({ clientId: DEFAULT_CLIENT_ID, audience: 'api://orders' });
     // jose 6 fetches with the global fetch, which cannot take a CA: fetch the JWKS ourselves.
     const jwks = createLocalJWKSet((await request(emu.jwksUri, { ca: emu.ca })).json() as unknown as JSONWebKeySet);
-    const { payload } = await jwtVerify(token, jwks, { issuer: emu.issuer(), audience: 'api://orders' });
+    const { payload } = await jwtVerify(token, jwks, { issuer: emu.issuer(DEFAULT_TENANT_ID, 1), audience: 'api://orders' });
     expect(payload['roles']).to.deep.equal(['Orders.Read']);
 
     // What MSAL sent: discovery, then the token POST with its telemetry fields and a client-request-id query.

@@ -18,17 +18,19 @@ describe('emulator: on-behalf-of and token exchange', () => {
       form: { grant_type: JWT_BEARER, requested_token_use: 'on_behalf_of', assertion, scope: 'api://orders/Orders.Read Orders.Write', client_id: DEFAULT_CLIENT_ID, client_secret: DEFAULT_CLIENT_SECRET, ...extra },
     });
 
-  it('mints user tokens for the BFF and exchanges them for delegated tokens with scp, oid, name and preferred_username', async () => {
+  it('mints user tokens for the BFF and exchanges them for delegated tokens with scp, oid, name and upn (v1 API)', async () => {
     const userToken = await idp.issueUserToken({ oid: 'alice-oid', name: 'Alice Smith', scp: 'access_as_user' });
     const keys = createRemoteJWKSet(new URL(idp.jwksUri));
-    const { payload: user } = await jwtVerify(userToken, keys, { issuer: idp.issuer(), audience: `api://${DEFAULT_CLIENT_ID}` });
+    // The built-in BFF registration's API is v2: aud is its appId (the client id).
+    const { payload: user } = await jwtVerify(userToken, keys, { issuer: idp.issuer(), audience: DEFAULT_CLIENT_ID });
     expect(user).to.include({ oid: 'alice-oid', name: 'Alice Smith', scp: 'access_as_user', preferred_username: 'alice.smith@contoso.example' });
     const res = await obo(userToken, { scope: 'api://orders/Orders.Read api://orders/Orders.Write' });
     expect(res.status).to.equal(200);
     const answer = res.json();
     expect(answer).to.include({ token_type: 'Bearer', expires_in: 3599 });
-    const { payload } = await jwtVerify(answer['access_token'] as string, keys, { issuer: idp.issuer(), audience: 'api://orders' });
-    expect(payload).to.include({ oid: 'alice-oid', name: 'Alice Smith', scp: 'Orders.Read Orders.Write', azp: DEFAULT_CLIENT_ID, preferred_username: 'alice.smith@contoso.example' });
+    const { payload } = await jwtVerify(answer['access_token'] as string, keys, { issuer: idp.issuer(undefined, 1), audience: 'api://orders' });
+    expect(payload).to.include({ oid: 'alice-oid', name: 'Alice Smith', scp: 'Orders.Read Orders.Write', appid: DEFAULT_CLIENT_ID, appidacr: '1', upn: 'alice.smith@contoso.example', ver: '1.0' });
+    expect(payload).to.not.have.any.keys('azp', 'azpacr', 'preferred_username', 'idtyp');
   });
 
   it('refuses an assertion for another audience, a forged one and an expired one with invalid_grant', async () => {

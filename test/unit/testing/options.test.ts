@@ -22,6 +22,7 @@ describe('emulator options', () => {
       clientId: DEFAULT_CLIENT_ID,
       clientSecret: DEFAULT_CLIENT_SECRET,
       tenantId: undefined,
+      accessTokenVersion: 2,
     });
   });
 
@@ -115,15 +116,25 @@ describe('emulator building blocks', () => {
     const queue = new FaultQueue();
     queue.push({ kind: 'hang' }, 2);
     queue.push({ kind: 'reset' }, 1);
-    expect([queue.take()?.kind, queue.take()?.kind, queue.take()?.kind, queue.take()]).to.deep.equal([
+    expect([queue.take(false)?.kind, queue.take(false)?.kind, queue.take(false)?.kind, queue.take(false)]).to.deep.equal([
       'hang',
       'hang',
       'reset',
       undefined,
     ]);
     queue.push({ kind: 'html' }, Infinity);
-    expect(queue.take()?.kind).to.equal('html');
+    expect(queue.take(false)?.kind).to.equal('html');
     queue.clear();
-    expect(queue.take()).to.equal(undefined);
+    expect(queue.take(false)).to.equal(undefined);
+  });
+
+  it('FaultQueue: an app-only request passes delegated-only faults by, leaving them for the next delegated request', () => {
+    const queue = new FaultQueue();
+    queue.push({ kind: 'interaction-required' }, 1);
+    queue.push({ kind: 'consent-required' }, 1);
+    queue.push({ kind: 'reset' }, 1);
+    expect(queue.take(false)?.kind).to.equal('reset');
+    expect(queue.take(false)).to.equal(undefined);
+    expect([queue.take(true)?.kind, queue.take(true)?.kind, queue.take(true)]).to.deep.equal(['interaction-required', 'consent-required', undefined]);
   });
 });
