@@ -12,7 +12,7 @@ import { httpMiddleware } from './http-middleware.js';
 export function appGateway(options: unknown): { gateway: TokenGateway; provider: AadTokenProvider; onError: AadBackendAuthOptions['onError'] } {
   const settings = parseMiddlewareOptions(options);
   const provider = new AadTokenProvider(settings.provider);
-  const rules = gatewayRules(settings.middleware, settings.provider.failureCooldownMs, settings.provider.logger);
+  const rules = gatewayRules(settings.middleware, settings.provider);
   return { gateway: new TokenGateway(provider, new AppSubject(provider), rules), provider, onError: settings.middleware.onError };
 }
 

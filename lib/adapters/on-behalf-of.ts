@@ -32,7 +32,7 @@ export function aadOnBehalfOf<Req extends IncomingMessage = IncomingMessage, Res
   const provider = new AadTokenProvider(settings.provider);
   const validator = new UserTokenValidator<TokenTarget>({ ...settings.validator, build: settings.targetFor });
   const subject = new UserSubject(provider, validator, settings.readUserToken, logger);
-  const rules = gatewayRules({ ...settings, purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS }, settings.provider.failureCooldownMs, logger);
+  const rules = gatewayRules({ ...settings, purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS }, settings.provider);
   const gateway = new TokenGateway(provider, subject, rules);
   const tokenProvider = new UserTokenProvider(gateway, 'aadOnBehalfOf');
   return httpMiddleware(gateway, tokenProvider, settings.onError, 'aadOnBehalfOfMiddleware') as unknown as AadOnBehalfOfMiddleware<Req, Res>;

@@ -107,3 +107,23 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
   return ceiling / 2 + random() * (ceiling / 2);
 }
+
+/** Settles with `work`, or rejects with `late()` once `deadline` (ms since the epoch) has passed; the timer never holds the process open. */
+export function beforeDeadline<T>(work: Promise<T>, deadline: number, late: () => Error): Promise<T> {
+  const ms = deadline - Date.now();
+  if (ms <= 0) return Promise.reject(late());
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(late()), ms);
+    timer.unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { toAadBackendAuthError, type AadBackendAuthError } from '../core/errors.js';
+import { noTokenInTime, toAadBackendAuthError, type AadBackendAuthError } from '../core/errors.js';
+import { beforeDeadline } from '../core/timing.js';
 import { insufficientClaims } from '../http/challenge.js';
 import { retryAfterFor } from '../http/problem.js';
 import { stripClientCredentials } from '../http/header-rules.js';
@@ -21,6 +22,8 @@ export interface GatewayRules {
   readonly purgeCooldownMs: number;
   /** What `Retry-After` says when the error itself names no wait. */
   readonly fallbackRetryAfterSeconds: number;
+  /** The longest a request waits for its token, whatever the subject did first (validating a user token, say). */
+  readonly timeoutMs: number;
   readonly logger: AadBackendAuthLogger;
 }
 
@@ -81,12 +84,14 @@ export class TokenGateway {
       return;
     }
     if (!(picked instanceof Promise)) {
-      this.#obtain(req, a, b, picked, outlet);
+      this.#obtain(req, a, b, picked, outlet, undefined);
       return;
     }
+    // The pick took time (a new user token, validated): the token wait gets only what is left of timeoutMs.
+    const deadline = Date.now() + this.rules.timeoutMs;
     picked.then(
       (state) => {
-        if (!outlet.gone(a)) this.#obtain(req, a, b, state, outlet);
+        if (!outlet.gone(a)) this.#obtain(req, a, b, state, outlet, deadline);
       },
       (error: unknown) => outlet.refuse(req, a, b, toAadBackendAuthError(error)),
     ).catch((error: unknown) => outlet.crashed(a, b, error));
@@ -99,7 +104,7 @@ export class TokenGateway {
 
   /** The token for a target already picked (a client's retry). Rejects with `AadBackendAuthError`. */
   issueFor(state: TargetState): Promise<IssuedToken> {
-    return new Promise((resolve, reject) => this.#obtain(undefined as unknown as IncomingMessage, resolve, reject, state, CLIENT_OUTLET));
+    return new Promise((resolve, reject) => this.#obtain(undefined as unknown as IncomingMessage, resolve, reject, state, CLIENT_OUTLET, undefined));
   }
 
   /** `Retry-After` seconds for a 503 answer. */
@@ -126,13 +131,14 @@ export class TokenGateway {
     return this.provider.evictRejected(state, token, this.rules.purgeCooldownMs);
   }
 
-  #obtain<A, B>(req: IncomingMessage, a: A, b: B, state: TargetState, outlet: Outlet<A, B>): void {
+  #obtain<A, B>(req: IncomingMessage, a: A, b: B, state: TargetState, outlet: Outlet<A, B>, deadline: number | undefined): void {
     const cached = this.provider.cachedToken(state);
     if (cached !== undefined) {
       outlet.deliver(req, a, b, state, cached);
       return;
     }
-    this.provider.acquireToken(state).then(
+    const acquired = this.provider.acquireToken(state);
+    (deadline === undefined ? acquired : beforeDeadline(acquired, deadline, noTokenInTime)).then(
       (token) => {
         if (outlet.gone(a)) return;
         let usable: ProviderToken;

@@ -26,6 +26,8 @@ interface OwnIdp {
   readonly realmIssuer: string;
   discovery: Behaviour;
   jwks: Behaviour;
+  /** How long the token endpoint takes to answer. */
+  tokenDelayMs: number;
   readonly counts: { discovery: number; jwks: number; token: number };
   /** A token with delegated-token claims, `claims` merged in (`undefined` drops a claim). */
   sign(claims?: Record<string, unknown>, issuer?: string): Promise<string>;
@@ -68,9 +70,9 @@ async function startOwnIdp(): Promise<OwnIdp> {
       answer(idp.jwks, () => jwks)(req, res);
     } else {
       counts.token++;
-      void sign({ scp: 'Orders.Read' }, `${url}/exchanged`).then((token) =>
+      void new Promise((resolve) => setTimeout(resolve, idp.tokenDelayMs)).then(() => sign({ scp: 'Orders.Read' }, `${url}/exchanged`).then((token) =>
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token_type: 'Bearer', expires_in: 3600, access_token: token })),
-      );
+      ));
     }
   });
   url = await listen(server);
@@ -86,6 +88,7 @@ async function startOwnIdp(): Promise<OwnIdp> {
     realmIssuer: `${url}${REALM}`,
     discovery: 'ok',
     jwks: 'ok',
+    tokenDelayMs: 0,
     counts,
     sign,
     forge: (claims = {}) => new SignJWT(claimsOf(claims, idp.entraIssuer)).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(forger.privateKey),
@@ -168,6 +171,19 @@ describe('aadOnBehalfOf at the edges (#17)', () => {
       expect(backend.received).to.have.length(0);
     });
 
+    it('holds validation and the exchange together to timeoutMs: a slow discovery, then a slow token endpoint', async () => {
+      const timeoutMs = 2000;
+      // Each step alone ends within timeoutMs; the two in a row would not.
+      idp.discovery = { delayMs: 1200 };
+      idp.tokenDelayMs = 1500;
+      await start(entraOptions(idp, { timeoutMs }));
+      const answer = await call(await idp.sign(), timeoutMs + 3000);
+      expect(answer).to.include({ status: 503, code: 'ERR_IDP_UNAVAILABLE' });
+      expect(answer.elapsedMs).to.be.below(timeoutMs + 1000);
+      expect(idp.counts.token).to.equal(1);
+      expect(backend.received).to.have.length(0);
+    });
+
     it('remembers a failing JWKS read: 200 forged tokens while the JWKS answers 500 cost a few reads, not 200, then keys are read again', async function () {
       this.timeout(10_000);
       idp.jwks = 500;
@@ -219,7 +235,7 @@ describe('aadOnBehalfOf at the edges (#17)', () => {
         const minted = (await (await fetch(emulator.tokenUrl(), { method: 'POST', body: form })).json()) as { access_token: string };
         const claims = JSON.parse(Buffer.from(minted.access_token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
         // The precondition: a genuine token the old validation accepted (right issuer and audience), but app-only.
-        expect(claims).to.include({ iss: emulator.issuer(), aud: `api://${DEFAULT_CLIENT_ID}` });
+        expect(claims).to.include({ iss: emulator.issuer(), aud: DEFAULT_CLIENT_ID }); // the BFF's own API is registered as v2
         expect(claims).to.not.have.property('scp');
         const auth = aadOnBehalfOf(oboOptions(emulator));
         closeAuth = () => auth.tokenProvider.close();

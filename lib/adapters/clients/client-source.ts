@@ -40,7 +40,7 @@ const SOURCE_PROBLEM = 'must be aadBackendAuth options, a TokenProvider from cre
 
 /** The gateway of a bare provider: the app's, with the default header and eviction cooldown. */
 function providerGateway(provider: AadTokenProvider): TokenGateway {
-  const rules = gatewayRules({ header: 'authorization', removeHeaders: [], purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS }, PROVIDER_DEFAULTS.failureCooldownMs, createDefaultLogger());
+  const rules = gatewayRules({ header: 'authorization', removeHeaders: [], purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS }, { ...PROVIDER_DEFAULTS, logger: createDefaultLogger() });
   return new TokenGateway(provider, new AppSubject(provider), rules);
 }
 
