@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { AadBackendAuthError } from '../errors.js';
-import { describeOAuthError, malformed, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../token-response.js';
+import { describeOAuthError, malformed, parseJsonObject, parseOAuthError, parseRetryAfter, parseTokenResponse } from '../token-response.js';
 import type { OutboundAgents } from './outbound-agent.js';
 import type { FetchedToken } from './token-source.js';
 
@@ -17,6 +17,12 @@ export type Scrub = (text: string) => string;
  */
 export type RefineRejection = (status: number, body: string) => AadBackendAuthError | undefined;
 
+/**
+ * A grant's reading of the other members of a token answer (the refresh-token grant's rotated
+ * `refresh_token` and `scope`), called with the parsed JSON of a 2xx answer that holds a token.
+ */
+export type ReadAnswer = (answer: Record<string, unknown>) => void;
+
 /** One form POST to a token endpoint, and what its answer means. */
 export type PostForm = (
   url: string,
@@ -25,6 +31,7 @@ export type PostForm = (
   signal: AbortSignal,
   scrub: Scrub,
   refine?: RefineRejection,
+  read?: ReadAnswer,
 ) => Promise<FetchedToken>;
 
 /**
@@ -34,7 +41,7 @@ export type PostForm = (
  */
 export function createFormPoster(agents: OutboundAgents): PostForm {
   const http = createTokenHttp();
-  return async (url, form, headers, signal, scrub, refine) => {
+  return async (url, form, headers, signal, scrub, refine, read) => {
     let response: AxiosResponse<string>;
     try {
       const { httpAgent, httpsAgent } = agents.forUrl(url);
@@ -42,7 +49,7 @@ export function createFormPoster(agents: OutboundAgents): PostForm {
     } catch (error) {
       throw requestFailed(error, url, signal, scrub);
     }
-    return interpret(response, scrub, refine);
+    return interpret(response, scrub, refine, read);
   };
 }
 
@@ -60,11 +67,13 @@ export function createTokenHttp(): AxiosInstance {
 }
 
 /** A token endpoint's answer as a token, or the `AadBackendAuthError` it means. */
-export function interpret(response: AxiosResponse<string>, scrub: Scrub, refine?: RefineRejection): FetchedToken {
+export function interpret(response: AxiosResponse<string>, scrub: Scrub, refine?: RefineRejection, read?: ReadAnswer): FetchedToken {
   const { status } = response;
   const body = typeof response.data === 'string' ? response.data : '';
   if (status >= 200 && status < 300) {
-    return parseTokenResponse(body, headerValue(response, 'content-type'), status);
+    const token = parseTokenResponse(body, headerValue(response, 'content-type'), status);
+    read?.(parseJsonObject(body)!);
+    return token;
   }
   if (status >= 300 && status < 400) throw malformed(`a redirect (HTTP ${status}), which is never followed`, status);
   const retryAfterSeconds = parseRetryAfter(headerValue(response, 'retry-after'));
