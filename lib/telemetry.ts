@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import type * as OtelApi from '@opentelemetry/api';
 
 /** How a source gets its tokens; the `aad_backend_auth.grant` attribute. */
-export type TokenGrant = 'client_credentials' | 'on_behalf_of' | 'token_exchange' | 'credential';
+export type TokenGrant = 'client_credentials' | 'on_behalf_of' | 'token_exchange' | 'credential' | 'refresh_token';
 
 /** The meter and tracer name. */
 export const INSTRUMENTATION_NAME = 'aad-backend-auth';
@@ -66,7 +66,7 @@ export function targetLabel(target: TelemetryTarget): string {
   return target.tenantId === undefined ? what : `${target.tenantId} ${what}`;
 }
 
-const PER_USER_GRANTS: ReadonlySet<TokenGrant> = new Set(['on_behalf_of', 'token_exchange']);
+const PER_USER_GRANTS: ReadonlySet<TokenGrant> = new Set(['on_behalf_of', 'token_exchange', 'refresh_token']);
 const ENDED: TokenRequestRecord = { success() {}, failure() {} };
 const NO_TELEMETRY: ProviderTelemetry = {
   cacheHit() {},
