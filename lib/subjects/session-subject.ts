@@ -93,11 +93,16 @@ export class SessionSubject implements Subject {
     const seen = req === undefined ? undefined : this.#requests.get(req);
     if (seen === undefined) throw userTokenMissing('the request was not read from a session');
     const now = Date.now();
-    if (this.#forwardsOwn(seen.tokens)) {
+    // A session copy behind a rotation this process made takes the newest tokens and writes them.
+    if (this.#s.ledger.handOffHere(seen.known.hash)) return this.#adopt(req!, seen, state);
+    const forwardsOwn = this.#forwardsOwn(seen.tokens);
+    if (forwardsOwn) {
       const own = ownToken(seen.tokens, state, now);
       if (own !== undefined) return own;
     }
-    const held = usableToken(state, now);
+    let held = usableToken(state, now);
+    // The session's own token, past the own-token rule: not served from the family's state either.
+    if (forwardsOwn && held !== undefined && held.token === seen.tokens.accessToken) held = undefined;
     // Past its refresh point, the first request refreshes inline; the others are served while it is usable.
     if (held !== undefined && (now < held.refreshAfterTimestamp || state.pending !== undefined || now < state.refreshNotBefore)) return held;
     if (held === undefined) {
@@ -169,14 +174,23 @@ export class SessionSubject implements Subject {
       );
       state.pending = pending = started;
     }
-    return pending.catch((error: unknown) => {
-      const failure = error as AadBackendAuthError;
-      if (failure.code === 'ERR_USER_SESSION_EXPIRED') return this.#expired(req, failure);
-      // An outage: a still-usable token keeps being served.
-      const held = usableToken(state, Date.now());
-      if (held !== undefined && failure.transient) return held;
-      throw failure;
-    });
+    return pending.catch((error: unknown) => this.#failed(req, error, state));
+  }
+
+  /** What a request gets when its refresh failed: an outage serves a still-usable token; an expired session is cleared. */
+  #failed(req: IncomingMessage, error: unknown, state: TargetState): Promise<ProviderToken> {
+    const failure = error instanceof AadBackendAuthError ? error : new AadBackendAuthError('ERR_INTERNAL', 'An internal error occurred while refreshing the session');
+    if (failure.code === 'ERR_USER_SESSION_EXPIRED') return this.#expired(req, failure);
+    const held = usableToken(state, Date.now());
+    if (held !== undefined && failure.transient) return Promise.resolve(held);
+    return Promise.reject(failure);
+  }
+
+  /** Follows this process's hand-offs from the request's refresh token, and writes the newest tokens to its session. */
+  #adopt(req: IncomingMessage, seen: Seen, state: TargetState): Promise<ProviderToken> {
+    const { tokens, known } = seen;
+    const start = { refreshToken: tokens.refreshToken, hash: known.hash, family: known.family };
+    return this.#s.redeemer.tokenFor(start, this.#s.scope, undefined, (latest) => this.#write(req, tokens, latest)).catch((error: unknown) => this.#failed(req, error, state));
   }
 
   /** Writes the newest tokens to the request's session: the own access token too when this middleware forwards it. */
@@ -209,7 +223,7 @@ function ownToken(tokens: UserTokens, state: TargetState, now: number): Provider
   const { accessToken, expiresAt } = tokens;
   if (typeof accessToken !== 'string' || typeof expiresAt !== 'number' || !(now < expiresAt - OWN_TOKEN_MARGIN_MS)) return undefined;
   const held = state.token;
-  if (held !== undefined && held.token === accessToken) return held;
+  if (held !== undefined && held.token === accessToken && held.expiresOnTimestamp === Math.floor(expiresAt)) return held;
   if (accessToken === state.evictedToken) return undefined;
   const useUntil = expiresAt - OWN_TOKEN_MARGIN_MS;
   const own = ProviderToken.fromStored({ token: accessToken, expiresOnTimestamp: expiresAt, refreshAfterTimestamp: useUntil, useUntilTimestamp: useUntil }, now);

@@ -93,6 +93,11 @@ export class SessionLedger {
     if (shared !== undefined) await cacheCall(logger, () => shared.setRecord(`dead|${hash}`, '1', DEAD_MS), 'set');
   }
 
+  /** Whether this process knows the refresh token was rotated (its session copy is behind). */
+  handOffHere(hash: string): boolean {
+    return this.#handOffs.has(hash);
+  }
+
   familyHere(hash: string): string | undefined {
     return this.#families.get(hash);
   }
