@@ -37,6 +37,8 @@ export interface RefreshIdp {
   readonly calls: TokenCall[];
   /** Families revoked (by reuse or by `revoke`). */
   readonly revokedFamilies: number;
+  /** Every refresh token minted, in order. */
+  readonly minted: readonly string[];
   /** Access tokens issued, newest last, with their scope. */
   readonly issued: { token: string; scope: string | undefined }[];
   /** Signs a user in: a fresh family. */
@@ -122,6 +124,9 @@ export async function startRefreshIdp(initial: RefreshIdpOptions = {}): Promise<
     tokenUrl: `${url}/tenant/oauth2/v2.0/token`,
     calls,
     issued,
+    get minted() {
+      return [...refreshTokens.keys()];
+    },
     get revokedFamilies() {
       return revokedFamilies;
     },
