@@ -57,8 +57,8 @@ export function aadUserToken<Req extends IncomingMessage = IncomingMessage, Res 
     failureCooldownMs: providerSettings.failureCooldownMs,
     logger,
   });
-  const base = gatewayRules({ ...settings, purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS }, providerSettings.failureCooldownMs, logger);
-  const gateway = new TokenGateway(provider, subject, { ...base, antiForgery: settings.antiForgery });
+  const rules = gatewayRules({ ...settings, purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS }, providerSettings.failureCooldownMs, logger);
+  const gateway = new TokenGateway(provider, subject, rules);
   const tokenProvider = new UserTokenProvider(gateway, 'aadUserToken');
   return httpMiddleware(gateway, tokenProvider, settings.onError, 'aadUserTokenMiddleware') as unknown as AadUserTokenMiddleware<Req, Res>;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AadBackendAuthError, invalidOption } from '../errors.js';
 import { createDefaultLogger } from '../logger.js';
+import { parseAntiForgery, type AntiForgeryRule } from '../http/anti-forgery.js';
 import { definedOptions as definedOptionsChecked, hasMethods } from '../option-checks.js';
 import { check, integer, nonEmptyString, parseHeaderOptions } from '../options/checks.js';
 import { MAX_TIMEOUT_MS, PROVIDER_DEFAULTS, type ProviderSettings } from '../options/provider-options.js';
@@ -36,6 +37,8 @@ const KEYS = [
   'timeoutMs',
   'logger',
   'onError',
+  'antiForgery',
+  'allowedOrigins',
   ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof AadOnBehalfOfOptions)[];
 
@@ -53,6 +56,8 @@ export interface OnBehalfOfSettings {
   readonly removeHeaders: readonly string[];
   readonly onError: ErrorHandler | undefined;
   readonly logger: AadBackendAuthLogger;
+  /** On by default with `userToken` (a cookie session), off for bearer calls. */
+  readonly antiForgery: AntiForgeryRule | undefined;
 }
 
 /** A store that holds nothing: user-specific tokens are shared only when the user asks for a `cache`. */
@@ -203,5 +208,6 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
     removeHeaders,
     onError: o.onError as ErrorHandler | undefined,
     logger,
+    antiForgery: parseAntiForgery(o.antiForgery, o.allowedOrigins, o.userToken !== undefined, 'aadOnBehalfOf'),
   };
 }

@@ -1,9 +1,16 @@
 import type { GatewayRules } from '../gateway/token-gateway.js';
+import type { AntiForgeryRule } from '../http/anti-forgery.js';
 import type { AadBackendAuthLogger } from '../types.js';
 
 /** The rules of an entry point, from its parsed options; `purgeOnStatus` is the HTTP middleware's alone. */
 export function gatewayRules(
-  parsed: { readonly header: string; readonly removeHeaders: readonly string[]; readonly purgeOnStatus?: readonly number[]; readonly purgeCooldownMs: number },
+  parsed: {
+    readonly header: string;
+    readonly removeHeaders: readonly string[];
+    readonly purgeOnStatus?: readonly number[];
+    readonly purgeCooldownMs: number;
+    readonly antiForgery?: AntiForgeryRule | undefined;
+  },
   failureCooldownMs: number,
   logger: AadBackendAuthLogger,
 ): GatewayRules {
@@ -14,5 +21,6 @@ export function gatewayRules(
     purgeCooldownMs: parsed.purgeCooldownMs,
     fallbackRetryAfterSeconds: Math.ceil(failureCooldownMs / 1000),
     logger,
+    antiForgery: parsed.antiForgery,
   };
 }

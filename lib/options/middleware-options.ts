@@ -1,5 +1,6 @@
 import { invalidOption } from '../errors.js';
 import { definedOptions, frozenCopy } from '../option-checks.js';
+import { parseAntiForgery, type AntiForgeryRule } from '../http/anti-forgery.js';
 import type { AadBackendAuthOptions, ErrorHandler } from '../types.js';
 import { check, integer, parseHeaderOptions } from './checks.js';
 import { PROVIDER_KEYS, parseProviderOptions, type ProviderSettings } from './provider-options.js';
@@ -7,7 +8,7 @@ import { PROVIDER_KEYS, parseProviderOptions, type ProviderSettings } from './pr
 /** How long after evicting a target's token another backend refusal may evict again. */
 export const DEFAULT_PURGE_COOLDOWN_MS = 30_000;
 
-const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
+const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError', 'antiForgery', 'allowedOrigins'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
 
 export interface MiddlewareSettings {
   /** Lower-case header that carries the token. */
@@ -17,6 +18,8 @@ export interface MiddlewareSettings {
   readonly purgeOnStatus: readonly number[];
   readonly purgeCooldownMs: number;
   readonly onError: ErrorHandler | undefined;
+  /** Off unless asked for: an app token does not act on the caller's credentials. */
+  readonly antiForgery: AntiForgeryRule | undefined;
 }
 
 export function parseMiddlewareOptions(options: unknown): { provider: ProviderSettings; middleware: MiddlewareSettings } {
@@ -35,6 +38,7 @@ export function parseMiddlewareOptions(options: unknown): { provider: ProviderSe
       purgeOnStatus: frozenCopy(purge as number[]),
       purgeCooldownMs: integer('purgeCooldownMs', o.purgeCooldownMs, DEFAULT_PURGE_COOLDOWN_MS, 0),
       onError: o.onError as ErrorHandler | undefined,
+      antiForgery: parseAntiForgery(o.antiForgery, o.allowedOrigins, false, 'aadBackendAuth'),
     },
   };
 }

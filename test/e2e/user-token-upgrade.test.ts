@@ -66,7 +66,7 @@ describe('aadUserToken over WebSocket upgrades', function () {
   }
 
   /** Opens a socket: `open`, or the refusal's status and body. */
-  function connect(url: string, headers: Record<string, string>): Promise<{ open: boolean; status?: number; body?: string }> {
+  function connect(url: string, headers: Record<string, string>): Promise<{ open: boolean; status?: number | undefined; body?: string }> {
     return new Promise((resolve) => {
       const ws = new WebSocket(url, { headers });
       ws.once('open', () => {
