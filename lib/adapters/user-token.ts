@@ -55,6 +55,7 @@ export function aadUserToken<Req extends IncomingMessage = IncomingMessage, Res 
     targetFor: settings.targetFor,
     maxUsers: settings.maxUsers,
     failureCooldownMs: providerSettings.failureCooldownMs,
+    timeoutMs: providerSettings.timeoutMs,
     logger,
   });
   const rules = gatewayRules({ ...settings, purgeCooldownMs: DEFAULT_PURGE_COOLDOWN_MS }, providerSettings.failureCooldownMs, logger);

@@ -8,6 +8,7 @@ import { evict, recordFailure, rememberedFailure, usableToken, type TargetState 
 import { sessionExpired } from '../sources/refresh-token-grant.js';
 import type { TokenTarget } from '../sources/token-source.js';
 import type { AadTokenProvider } from '../token-provider.js';
+import { withTimeout } from '../timing.js';
 import type { AadBackendAuthLogger } from '../types.js';
 import { refreshTokenHash, type SessionLedger } from './session/ledger.js';
 import type { Latest, SessionRedeemer } from './session/redeem.js';
@@ -41,6 +42,8 @@ export interface SessionSubjectSettings {
   readonly targetFor: (family: string) => TokenTarget;
   readonly maxUsers: number;
   readonly failureCooldownMs: number;
+  /** The longest `session.set` is waited for. */
+  readonly timeoutMs: number;
   readonly logger: AadBackendAuthLogger;
 }
 
@@ -94,7 +97,8 @@ export class SessionSubject implements Subject {
     if (seen === undefined) throw userTokenMissing('the request was not read from a session');
     const now = Date.now();
     // A session copy behind a rotation this process made takes the newest tokens and writes them.
-    if (this.#s.ledger.handOffHere(seen.known.hash)) return this.#adopt(req!, seen, state);
+    const { ledger } = this.#s;
+    if (ledger.handOffHere(seen.known.hash) && !ledger.flights.has(seen.known.hash)) return this.#adopt(req!, seen, state);
     const forwardsOwn = this.#forwardsOwn(seen.tokens);
     if (forwardsOwn) {
       const own = ownToken(seen.tokens, state, now);
@@ -201,7 +205,8 @@ export class SessionSubject implements Subject {
       ? { refreshToken: latest.refreshToken, accessToken: latest.access.token, expiresAt: latest.access.expiresOnTimestamp, scope: latest.grantedScope ?? tokens.scope }
       : { ...tokens, refreshToken: latest.refreshToken };
     try {
-      await this.#s.session.set(req, next);
+      // Bounded: the refresh's flight (and the fleet lock) waits for this write.
+      await withTimeout(Promise.resolve().then(() => this.#s.session.set(req, next)), this.#s.timeoutMs);
     } catch {
       // The hand-off keeps the rotated tokens for a while: a later request of this session takes them from there.
       this.#s.logger.warn('session.set failed after a refresh; the session will take the rotated tokens on its next request');

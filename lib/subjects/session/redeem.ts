@@ -72,6 +72,14 @@ export class SessionRedeemer {
     if (family === hash) family = (await ledger.familyShared(hash, logger)) ?? family;
     for (let hops = 0; Date.now() < deadline; ) {
       if (await ledger.isDead(hash, logger)) throw sessionExpired('the IdP refused this refresh token before');
+      // A redemption of this refresh token in progress here: wait for it, even if its hand-off is already recorded.
+      const inFlight = ledger.flights.get(hash) as Promise<Round> | undefined;
+      if (inFlight !== undefined) {
+        const round = await beforeDeadline(inFlight, deadline);
+        if (round.kind === 'moved' || round.scopeKey !== scopeKey) continue;
+        if (behind) await write(round.latest);
+        return round.latest.access;
+      }
       const handOff = await ledger.handOff(hash, logger);
       if (handOff !== undefined) {
         if (++hops > MAX_HOPS) break;
@@ -87,13 +95,11 @@ export class SessionRedeemer {
         if (behind) await write({ refreshToken, access: found, grantedScope: fromHandOff === undefined ? undefined : handed!.grantedScope });
         return found;
       }
-      let flight = ledger.flights.get(hash) as Promise<Round> | undefined;
-      const joined = flight !== undefined;
-      if (flight === undefined) flight = this.#startFlight({ refreshToken, hash, family }, scope, scopeKey, current, write);
-      const round = await beforeDeadline(flight, deadline);
+      // Another request started a redemption while this one looked around: join it (at the top).
+      if (ledger.flights.has(hash)) continue;
+      // This request redeems; its session is written inside the flight, before anyone gets the token.
+      const round = await beforeDeadline(this.#startFlight({ refreshToken, hash, family }, scope, scopeKey, current, write), deadline);
       if (round.kind === 'moved' || round.scopeKey !== scopeKey) continue;
-      // The one who started the flight wrote its session inside it; a joiner writes only a copy that was behind.
-      if (joined && behind) await write(round.latest);
       return round.latest.access;
     }
     throw noTokenInTime();
