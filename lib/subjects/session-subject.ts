@@ -3,19 +3,17 @@ import { LRUCache } from 'lru-cache';
 import { AadBackendAuthError } from '../errors.js';
 import type { Subject } from '../gateway/subject.js';
 import { userInteractionRequired, userTokenMissing } from '../obo/user-errors.js';
-import { ProviderToken } from '../provider-token.js';
+import type { ProviderToken } from '../provider-token.js';
 import { evict, recordFailure, rememberedFailure, usableToken, type TargetState } from '../provider/target-state.js';
 import { sessionExpired } from '../sources/refresh-token-grant.js';
 import type { TokenTarget } from '../sources/token-source.js';
 import type { AadTokenProvider } from '../token-provider.js';
-import { withTimeout } from '../timing.js';
 import type { AadBackendAuthLogger } from '../types.js';
 import { refreshTokenHash, type SessionLedger } from './session/ledger.js';
 import type { Latest, SessionRedeemer } from './session/redeem.js';
+import { clearSession, nextTokens, ownToken, writeSession } from './session/session-tokens.js';
 import type { UserTokens, UserTokenSession } from './session/types.js';
 
-/** The session's own access token is not forwarded in its last 30 seconds. */
-const OWN_TOKEN_MARGIN_MS = 30_000;
 const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
 const PRINTABLE = /^[\x21-\x7e]+$/;
 
@@ -60,7 +58,14 @@ export class SessionSubject implements Subject {
   readonly #provider: AadTokenProvider;
   readonly #s: SessionSubjectSettings;
   readonly #known: LRUCache<string, Known>;
+  /** What an asynchronous `pick` read, for `obtain`, which the gateway calls later. */
   readonly #requests = new WeakMap<IncomingMessage, Seen>();
+  /**
+   * What a synchronous `pick` read: the gateway calls `obtain` at once, with nothing between, so
+   * one slot does, and the hot path spares a WeakMap entry per request. Emptied by `obtain`.
+   */
+  #lastRequest: IncomingMessage | undefined;
+  #lastSeen: Seen | undefined;
 
   constructor(provider: AadTokenProvider, settings: SessionSubjectSettings) {
     this.#provider = provider;
@@ -77,23 +82,41 @@ export class SessionSubject implements Subject {
     } catch {
       throw userTokenMissing('session.get threw');
     }
-    if (!(got instanceof Promise)) return this.#pickFor(req, got);
+    if (!(got instanceof Promise)) return this.#pickFor(req, got, true);
     return got.then(
-      (tokens: unknown) => this.#pickFor(req, tokens),
+      (tokens: unknown) => this.#pickFor(req, tokens, false),
       () => {
         throw userTokenMissing('session.get rejected');
       },
     );
   }
 
+  /** For `peek`: the target of a request whose session reads synchronously, or was read before. */
   known(req: IncomingMessage | undefined): TargetState | undefined {
-    const seen = req === undefined ? undefined : this.#requests.get(req);
-    return seen === undefined ? undefined : this.#provider.stateForTarget(seen.known.target);
+    if (req === undefined) return undefined;
+    let known = this.#requests.get(req)?.known;
+    if (known === undefined) {
+      let tokens: unknown;
+      try {
+        tokens = this.#s.session.get(req);
+      } catch {
+        return undefined;
+      }
+      const refreshToken = tokens instanceof Promise ? undefined : (tokens as UserTokens | undefined)?.refreshToken;
+      known = typeof refreshToken === 'string' ? this.#known.get(refreshToken) : undefined;
+    }
+    return known === undefined ? undefined : this.#provider.stateForTarget(known.target);
   }
 
   /** The session's own token while usable; the family's token; or a refresh on this request. */
   obtain(req: IncomingMessage | undefined, state: TargetState): ProviderToken | Promise<ProviderToken> {
-    const seen = req === undefined ? undefined : this.#requests.get(req);
+    let seen: Seen | undefined;
+    if (req !== undefined && req === this.#lastRequest) {
+      seen = this.#lastSeen;
+      this.#lastRequest = this.#lastSeen = undefined;
+    } else if (req !== undefined) {
+      seen = this.#requests.get(req);
+    }
     if (seen === undefined) throw userTokenMissing('the request was not read from a session');
     const now = Date.now();
     // A session copy behind a rotation this process made takes the newest tokens and writes them.
@@ -129,14 +152,14 @@ export class SessionSubject implements Subject {
     this.#known.clear();
   }
 
-  #pickFor(req: IncomingMessage, value: unknown): TargetState | Promise<TargetState> {
+  #pickFor(req: IncomingMessage, value: unknown, sync: boolean): TargetState | Promise<TargetState> {
     const tokens = value as UserTokens | undefined;
     const refreshToken = tokens?.refreshToken;
-    if (typeof refreshToken !== 'string' || refreshToken === '' || refreshToken.length > MAX_REFRESH_TOKEN_LENGTH || !PRINTABLE.test(refreshToken)) {
-      throw userTokenMissing('the session holds no refresh token');
-    }
+    if (typeof refreshToken !== 'string' || refreshToken === '') throw userTokenMissing('the session holds no refresh token');
     let known = this.#known.get(refreshToken);
     if (known === undefined) {
+      // Checked once per refresh token, not per request: a long token makes the check cost microseconds.
+      if (refreshToken.length > MAX_REFRESH_TOKEN_LENGTH || !PRINTABLE.test(refreshToken)) throw userTokenMissing('the session holds no usable refresh token');
       const hash = refreshTokenHash(refreshToken);
       const family = this.#s.ledger.familyHere(hash) ?? hash;
       known = { hash, family, target: this.#s.targetFor(family) };
@@ -144,7 +167,13 @@ export class SessionSubject implements Subject {
     }
     // A refresh token the IdP refused is never tried again.
     if (this.#s.ledger.isDeadHere(known.hash)) return this.#expired(req, sessionExpired('the IdP refused this refresh token before'));
-    this.#requests.set(req, { tokens: tokens!, known });
+    const seen = { tokens: tokens!, known };
+    if (sync) {
+      this.#lastRequest = req;
+      this.#lastSeen = seen;
+    } else {
+      this.#requests.set(req, seen);
+    }
     return this.#provider.stateForTarget(known.target);
   }
 
@@ -199,39 +228,12 @@ export class SessionSubject implements Subject {
 
   /** Writes the newest tokens to the request's session: the own access token too when this middleware forwards it. */
   async #write(req: IncomingMessage, tokens: UserTokens, latest: Latest): Promise<void> {
-    const own = this.#forwardsOwn(tokens);
-    if (!own && latest.refreshToken === tokens.refreshToken) return;
-    const next: UserTokens = own
-      ? { refreshToken: latest.refreshToken, accessToken: latest.access.token, expiresAt: latest.access.expiresOnTimestamp, scope: latest.grantedScope ?? tokens.scope }
-      : { ...tokens, refreshToken: latest.refreshToken };
-    try {
-      // Bounded: the refresh's flight (and the fleet lock) waits for this write.
-      await withTimeout(Promise.resolve().then(() => this.#s.session.set(req, next)), this.#s.timeoutMs);
-    } catch {
-      // The hand-off keeps the rotated tokens for a while: a later request of this session takes them from there.
-      this.#s.logger.warn('session.set failed after a refresh; the session will take the rotated tokens on its next request');
-    }
+    const next = nextTokens(tokens, latest, this.#forwardsOwn(tokens));
+    if (next !== undefined) await writeSession(this.#s.session, req, next, this.#s.timeoutMs, this.#s.logger);
   }
 
   async #expired(req: IncomingMessage, error: AadBackendAuthError): Promise<never> {
-    try {
-      await this.#s.session.clear?.(req);
-    } catch {
-      this.#s.logger.warn('session.clear failed');
-    }
+    await clearSession(this.#s.session, req, this.#s.timeoutMs, this.#s.logger);
     throw error;
   }
-}
-
-/** The session's own access token while it has more than 30 s left, unless it was evicted. */
-function ownToken(tokens: UserTokens, state: TargetState, now: number): ProviderToken | undefined {
-  const { accessToken, expiresAt } = tokens;
-  if (typeof accessToken !== 'string' || typeof expiresAt !== 'number' || !(now < expiresAt - OWN_TOKEN_MARGIN_MS)) return undefined;
-  const held = state.token;
-  if (held !== undefined && held.token === accessToken && held.expiresOnTimestamp === Math.floor(expiresAt)) return held;
-  if (accessToken === state.evictedToken) return undefined;
-  const useUntil = expiresAt - OWN_TOKEN_MARGIN_MS;
-  const own = ProviderToken.fromStored({ token: accessToken, expiresOnTimestamp: expiresAt, refreshAfterTimestamp: useUntil, useUntilTimestamp: useUntil }, now);
-  if (own !== undefined && (held === undefined || own.expiresOnTimestamp > held.expiresOnTimestamp)) state.token = own;
-  return own;
 }
