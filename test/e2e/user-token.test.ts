@@ -54,8 +54,17 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     const sessions = testSessions();
     const signedIn = idp.signIn('alice');
     sessions.store.set('s1', { ...signedIn, expiresAt: Date.now() - 1000 });
+    // What had reached the backend when the session was written: nothing may use the new token before `set`.
+    const set = sessions.set.bind(sessions);
+    let forwardedBeforeSet = -1;
+    sessions.set = (req, tokens) => {
+      forwardedBeforeSet = backend.received.length;
+      return set(req, tokens);
+    };
+    idp.set({ latencyMs: 50 });
     const gateway = await start(sessions);
     const results = await Promise.all(Array.from({ length: 200 }, () => call(gateway, 's1')));
+    expect(forwardedBeforeSet).to.equal(0);
     expect(results.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
     expect(idp.calls).to.have.length(1);
     const fresh = idp.issued[0]!.token;
@@ -166,6 +175,28 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     expect(JSON.parse(again.body)).to.include({ code: 'ERR_USER_SESSION_EXPIRED' });
     expect(idp.calls).to.have.length(1);
     expect(sessions.calls.clear).to.equal(2);
+  });
+
+  it('Conditional Access: 401 ERR_USER_INTERACTION_REQUIRED with the claims; consent: 403; the session is kept', async () => {
+    const sessions = testSessions();
+    sessions.store.set('s1', { ...idp.signIn('alice'), expiresAt: Date.now() - 1 });
+    const claims = { access_token: { acrs: { essential: true, value: 'c1' } } };
+    idp.rejectNext({ error: 'interaction_required', error_description: 'AADSTS50076: MFA required', claims: JSON.stringify(claims) });
+    const gateway = await start(sessions);
+    const stepUp = await call(gateway, 's1');
+    expect(stepUp.status).to.equal(401);
+    expect(JSON.parse(stepUp.body)).to.include({ code: 'ERR_USER_INTERACTION_REQUIRED' });
+    const challenge = stepUp.headers.get('www-authenticate')!;
+    expect(challenge).to.match(/^Bearer error="insufficient_claims", claims="/);
+    expect(JSON.parse(Buffer.from(/claims="([^"]+)"/.exec(challenge)![1]!, 'base64').toString())).to.deep.equal(claims);
+    const consentSessions = testSessions();
+    consentSessions.store.set('s2', { ...idp.signIn('bob'), expiresAt: Date.now() - 1 });
+    idp.rejectNext({ error: 'invalid_grant', error_description: 'AADSTS65001: The user has not consented', suberror: 'consent_required' });
+    const consent = await call(await start(consentSessions), 's2');
+    expect(consent.status).to.equal(403);
+    expect(JSON.parse(consent.body)).to.include({ code: 'ERR_USER_CONSENT_REQUIRED' });
+    expect(sessions.calls.clear + consentSessions.calls.clear).to.equal(0);
+    expect(backend.received).to.have.length(0);
   });
 
   it('a revoked family (an admin revoked the user\'s sessions): 401 ERR_USER_SESSION_EXPIRED and clear', async () => {
