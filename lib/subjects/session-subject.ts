@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { LRUCache } from 'lru-cache';
-import { AadBackendAuthError } from '../errors.js';
+import { AadBackendAuthError, closedError } from '../errors.js';
 import type { Subject } from '../gateway/subject.js';
 import { userInteractionRequired, userTokenMissing } from '../obo/user-errors.js';
 import type { ProviderToken } from '../provider-token.js';
@@ -66,6 +66,7 @@ export class SessionSubject implements Subject {
    */
   #lastRequest: IncomingMessage | undefined;
   #lastSeen: Seen | undefined;
+  #closed = false;
 
   constructor(provider: AadTokenProvider, settings: SessionSubjectSettings) {
     this.#provider = provider;
@@ -118,6 +119,7 @@ export class SessionSubject implements Subject {
       seen = this.#requests.get(req);
     }
     if (seen === undefined) throw userTokenMissing('the request was not read from a session');
+    if (this.#closed) throw closedError();
     const now = Date.now();
     // A session copy behind a rotation this process made takes the newest tokens and writes them.
     const { ledger } = this.#s;
@@ -148,7 +150,9 @@ export class SessionSubject implements Subject {
     return userInteractionRequired('the backend answered a claims challenge to the user token', claims);
   }
 
+  /** After `tokenProvider.close()`, requests get `ERR_CLOSED`; a redemption in flight still completes and records its rotation. */
   close(): void {
+    this.#closed = true;
     this.#known.clear();
   }
 

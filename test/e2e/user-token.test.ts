@@ -247,6 +247,19 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     expect(forwarded().at(-1)).to.equal(`Bearer ${held}`);
   });
 
+  it('after tokenProvider.close(): 503 ERR_CLOSED, no token request', async () => {
+    const sessions = testSessions();
+    sessions.store.set('s1', { ...idp.signIn('alice'), expiresAt: Date.now() - 1 });
+    const auth = aadUserToken(options(sessions));
+    const gateway = await startGateway([{ path: '/api', auth, target: backend.url }]);
+    gateways.push(gateway);
+    await auth.tokenProvider.close();
+    const response = await call(gateway, 's1');
+    expect(response.status).to.equal(503);
+    expect(JSON.parse(response.body)).to.include({ code: 'ERR_CLOSED' });
+    expect(idp.calls).to.have.length(0);
+  });
+
   describe('anti-forgery', () => {
     it('refuses a request without x-csrf: 1 with 403 ERR_ANTIFORGERY before session.get, for every method', async () => {
       const sessions = testSessions();
