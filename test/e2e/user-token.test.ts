@@ -1,6 +1,7 @@
 // aadUserToken through real Express, real http-proxy-middleware and a real backend, against a
 // scripted IdP with rotating refresh tokens and reuse detection.
 import { expect } from 'chai';
+import type { IncomingMessage } from 'node:http';
 import { aadUserToken } from '../../lib/adapters/user-token.js';
 import type { AadUserTokenOptions } from '../../lib/subjects/session/types.js';
 import { startGateway, type Gateway } from '../helpers/gateway.js';
@@ -258,6 +259,21 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     expect(response.status).to.equal(503);
     expect(JSON.parse(response.body)).to.include({ code: 'ERR_CLOSED' });
     expect(idp.calls).to.have.length(0);
+  });
+
+  it('tokenProvider.getToken(req) and peek(req) answer for that request\'s session, under the same anti-forgery rule', async () => {
+    const sessions = testSessions();
+    const signedIn = idp.signIn('alice');
+    sessions.store.set('s1', signedIn);
+    const auth = aadUserToken(options(sessions));
+    const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
+    expect((await auth.tokenProvider.getToken(req({ 'x-session': 's1', 'x-csrf': '1' }))).token).to.equal(signedIn.accessToken);
+    expect(auth.tokenProvider.peek(req({ 'x-session': 's1' }))?.token).to.equal(signedIn.accessToken);
+    const refused = await auth.tokenProvider.getToken(req({ 'x-session': 's1' })).catch((e: unknown) => e);
+    expect(refused).to.include({ code: 'ERR_ANTIFORGERY' });
+    const missing = await auth.tokenProvider.getToken().catch((e: unknown) => e);
+    expect(missing).to.include({ code: 'ERR_USER_TOKEN_MISSING' });
+    await auth.tokenProvider.close();
   });
 
   describe('anti-forgery', () => {
