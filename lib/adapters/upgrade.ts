@@ -6,6 +6,7 @@ import type { AadOnBehalfOfMiddleware } from '../options/on-behalf-of-types.js';
 import { sendProblem } from '../http/problem.js';
 import type { AadBackendAuthMiddleware, TokenProvider } from '../core/types.js';
 import type { AadBackendAuthOptions } from '../options/types.js';
+import type { AadUserTokenMiddleware } from '../options/user-token-types.js';
 import { aadBackendAuth } from './backend-auth.js';
 import { gatewayOf } from './http-middleware.js';
 
@@ -29,7 +30,7 @@ export type UpgradeHandler<S extends Duplex = Duplex> = (req: IncomingMessage, s
 /** Swallows socket errors (a client reset) while this module owns the socket; the socket destroys itself. */
 function ignoreSocketError(): void {}
 
-const MIDDLEWARE_PROBLEM = 'must be options or a middleware made by aadBackendAuth() or aadOnBehalfOf()';
+const MIDDLEWARE_PROBLEM = 'must be options or a middleware made by aadBackendAuth(), aadOnBehalfOf() or aadUserToken()';
 
 /**
  * Puts the backend token on WebSocket (and other HTTP `Upgrade`) requests, which
@@ -60,6 +61,12 @@ const MIDDLEWARE_PROBLEM = 'must be options or a middleware made by aadBackendAu
  * subscribes to the server's `upgrade` event by itself on the first HTTP request
  * it handles, and from then on upgrades reach the backend without the token.
  *
+ * With anti-forgery on (`aadUserToken`, `aadOnBehalfOf` with `userToken`), an upgrade cannot
+ * carry the header: it must come from an `Origin` in the middleware's `allowedOrigins`, or it
+ * is refused with `403 ERR_ANTIFORGERY` on the socket. Such a middleware without
+ * `allowedOrigins` is refused here, at start-up. `aadUserToken`'s `session.get` (and `set`,
+ * after a refresh) get the bare upgrade request: load the session from its cookie yourself.
+ *
  * Upgrade requests are bare `IncomingMessage`s: per-request `tenantId`,
  * `resource` or `scope` functions get no Express properties (`originalUrl`,
  * `params`), and `req.url` holds the full path, mount path included.
@@ -75,7 +82,11 @@ const MIDDLEWARE_PROBLEM = 'must be options or a middleware made by aadBackendAu
  * server.on('upgrade', withBackendToken(auth, proxy.upgrade));
  */
 export function withBackendToken<S extends Duplex = Duplex>(
-  optionsOrMiddleware: AadBackendAuthOptions<IncomingMessage, ServerResponse> | AadBackendAuthMiddleware<never, never> | AadOnBehalfOfMiddleware<never, never>,
+  optionsOrMiddleware:
+    | AadBackendAuthOptions<IncomingMessage, ServerResponse>
+    | AadBackendAuthMiddleware<never, never>
+    | AadOnBehalfOfMiddleware<never, never>
+    | AadUserTokenMiddleware<never, never>,
   upgradeHandler: UpgradeHandler<S>,
 ): BackendTokenUpgradeHandler {
   if (typeof upgradeHandler !== 'function') throw invalidOption('upgradeHandler', 'must be a function (req, socket, head), such as proxy.upgrade');
@@ -83,10 +94,15 @@ export function withBackendToken<S extends Duplex = Duplex>(
   const middleware = typeof optionsOrMiddleware === 'function' ? optionsOrMiddleware : aadBackendAuth(optionsOrMiddleware as AadBackendAuthOptions);
   const gateway = gatewayOf(middleware);
   if (gateway === undefined) throw invalidOption('optionsOrMiddleware', MIDDLEWARE_PROBLEM);
-  const { header } = gateway.rules;
+  const { header, antiForgery } = gateway.rules;
+  // An upgrade cannot carry the anti-forgery header: without allowed origins every one would be refused.
+  if (antiForgery !== undefined && antiForgery.allowedOrigins === undefined) {
+    throw invalidOption('allowedOrigins', 'is required on a middleware with anti-forgery on that handles upgrades: WebSocket upgrades are checked by their Origin');
+  }
 
   const outlet: Outlet<Duplex, Buffer> = {
     strips: true,
+    upgrade: true,
     deliver(req, socket, head, _state, token) {
       socket.off('error', ignoreSocketError);
       req.headers[header] = token.authorization;

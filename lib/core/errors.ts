@@ -33,6 +33,10 @@ export type AadBackendAuthErrorCode =
    * token is fetched or sent. Not an answer of the middleware: 500, like other errors of the caller's own code.
    */
   | 'ERR_URL_NOT_ALLOWED'
+  /** `aadUserToken`: the IdP refused the session's refresh token (`invalid_grant`: revoked, expired, reused); sign in again. 401. */
+  | 'ERR_USER_SESSION_EXPIRED'
+  /** A cookie-authenticated request lacks the anti-forgery header (or an upgrade an allowed `Origin`). 403. */
+  | 'ERR_ANTIFORGERY'
   /** A defect inside the package (or a callback such as a logger threw). Logged with its stack; never retried. */
   | 'ERR_INTERNAL';
 
@@ -52,6 +56,8 @@ const CODE_TABLE: { readonly [C in AadBackendAuthErrorCode]: { readonly status: 
   ERR_USER_TOKEN_INVALID: { status: 401, transient: false },
   ERR_USER_INTERACTION_REQUIRED: { status: 401, transient: false },
   ERR_USER_CONSENT_REQUIRED: { status: 403, transient: false },
+  ERR_USER_SESSION_EXPIRED: { status: 401, transient: false },
+  ERR_ANTIFORGERY: { status: 403, transient: false },
 };
 
 /** What the IdP said when it refused a token request. None of it is secret; it is for operators. */

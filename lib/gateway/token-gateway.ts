@@ -4,6 +4,7 @@ import { beforeDeadline } from '../core/timing.js';
 import { insufficientClaims } from '../http/challenge.js';
 import { retryAfterFor } from '../http/problem.js';
 import { stripClientCredentials } from '../http/header-rules.js';
+import { headerRefusal, originRefusal, type AntiForgeryRule } from '../http/anti-forgery.js';
 import type { ProviderToken } from '../provider/provider-token.js';
 import type { TargetState } from '../provider/target-state.js';
 import type { AadTokenProvider } from '../provider/token-provider.js';
@@ -25,6 +26,11 @@ export interface GatewayRules {
   /** The longest a request waits for its token, whatever the subject did first (validating a user token, say). */
   readonly timeoutMs: number;
   readonly logger: AadBackendAuthLogger;
+  /**
+   * Anti-forgery for entry points that act on ambient credentials (a cookie session): checked
+   * first, before the subject reads anything. `undefined` when off.
+   */
+  readonly antiForgery?: AntiForgeryRule | undefined;
 }
 
 /**
@@ -35,6 +41,8 @@ export interface GatewayRules {
 export interface Outlet<A, B> {
   /** Whether the client's own credentials are stripped from `req` (entry points that forward `req`). */
   readonly strips: boolean;
+  /** An upgrade cannot carry the anti-forgery header: its `Origin` is checked instead. @default false */
+  readonly upgrade?: boolean;
   /** Puts the token on the way to the backend. */
   deliver(req: IncomingMessage, a: A, b: B, state: TargetState, token: ProviderToken): void;
   /** Answers a request that gets no token; nothing is forwarded. */
@@ -70,6 +78,15 @@ export class TokenGateway {
 
   /** Runs the flow for `req`; the outlet delivers the token or refuses. Never throws. */
   serve<A, B>(req: IncomingMessage, a: A, b: B, outlet: Outlet<A, B>): void {
+    const guard = this.rules.antiForgery;
+    if (guard !== undefined && req !== undefined) {
+      // Before the pick: a forged request must not even read the session.
+      const forged = outlet.upgrade === true ? originRefusal(req, guard) : headerRefusal(req, guard);
+      if (forged !== undefined) {
+        outlet.refuse(req, a, b, forged);
+        return;
+      }
+    }
     let picked: TargetState | Promise<TargetState> | undefined;
     let failure: AadBackendAuthError | undefined;
     try {
@@ -102,9 +119,9 @@ export class TokenGateway {
     return new Promise((resolve, reject) => this.serve(req as IncomingMessage, resolve, reject, CLIENT_OUTLET));
   }
 
-  /** The token for a target already picked (a client's retry). Rejects with `AadBackendAuthError`. */
-  issueFor(state: TargetState): Promise<IssuedToken> {
-    return new Promise((resolve, reject) => this.#obtain(undefined as unknown as IncomingMessage, resolve, reject, state, CLIENT_OUTLET, undefined));
+  /** The token for a target already picked for `req` (a client's retry). Rejects with `AadBackendAuthError`. */
+  issueFor(state: TargetState, req: IncomingMessage | undefined): Promise<IssuedToken> {
+    return new Promise((resolve, reject) => this.#obtain(req as IncomingMessage, resolve, reject, state, CLIENT_OUTLET, undefined));
   }
 
   /** `Retry-After` seconds for a 503 answer. */
@@ -132,6 +149,10 @@ export class TokenGateway {
   }
 
   #obtain<A, B>(req: IncomingMessage, a: A, b: B, state: TargetState, outlet: Outlet<A, B>, deadline: number | undefined): void {
+    if (this.subject.obtain !== undefined) {
+      this.#obtainFromSubject(req, a, b, state, outlet);
+      return;
+    }
     const cached = this.provider.cachedToken(state);
     if (cached !== undefined) {
       outlet.deliver(req, a, b, state, cached);
@@ -149,6 +170,27 @@ export class TokenGateway {
           return;
         }
         outlet.deliver(req, a, b, state, usable);
+      },
+      (error: unknown) => outlet.refuse(req, a, b, toAadBackendAuthError(error)),
+    ).catch((error: unknown) => outlet.crashed(a, b, error));
+  }
+
+  /** A subject that obtains its own tokens (a cookie session): what it gives is delivered as it is. */
+  #obtainFromSubject<A, B>(req: IncomingMessage, a: A, b: B, state: TargetState, outlet: Outlet<A, B>): void {
+    let obtained: ProviderToken | Promise<ProviderToken>;
+    try {
+      obtained = this.subject.obtain!(req, state);
+    } catch (error) {
+      outlet.refuse(req, a, b, toAadBackendAuthError(error));
+      return;
+    }
+    if (!(obtained instanceof Promise)) {
+      outlet.deliver(req, a, b, state, obtained);
+      return;
+    }
+    obtained.then(
+      (token) => {
+        if (!outlet.gone(a)) outlet.deliver(req, a, b, state, token);
       },
       (error: unknown) => outlet.refuse(req, a, b, toAadBackendAuthError(error)),
     ).catch((error: unknown) => outlet.crashed(a, b, error));

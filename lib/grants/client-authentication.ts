@@ -2,7 +2,7 @@ import { AadBackendAuthError } from '../core/errors.js';
 import type { Awaitable } from '../core/types.js';
 import { JWT_BEARER_ASSERTION_TYPE, prepareCertificate, signClientAssertion, type PreparedCertificate } from './client-assertion.js';
 import { basicForms, formEncode, scrubber, secretForms } from './scrub.js';
-import { createFormPoster, type RefineRejection } from './token-request.js';
+import { createFormPoster, type ReadAnswer, type RefineRejection } from './token-request.js';
 import type { OutboundAgents } from './outbound-agent.js';
 import type { FetchedToken } from './token-source.js';
 
@@ -18,6 +18,8 @@ export interface GrantRequestOptions {
   readonly secrets?: readonly string[] | undefined;
   /** The grant's own mapping of 4xx answers, read before the generic one. */
   readonly refine?: RefineRejection | undefined;
+  /** The grant's reading of a token answer's other members (a rotated `refresh_token`). */
+  readonly readAnswer?: ReadAnswer | undefined;
 }
 
 /**
@@ -157,7 +159,7 @@ export function createTokenRequester(clientId: string, credential: ClientCredent
     const headers: Record<string, string> = {};
     await material.apply(body, headers, endpoint);
     const secrets = grant?.secrets === undefined ? material.secrets : [...material.secrets, ...grant.secrets];
-    return post(endpoint, body, headers, signal, scrubber(secrets), grant?.refine);
+    return post(endpoint, body, headers, signal, scrubber(secrets), grant?.refine, grant?.readAnswer);
   }
 
   return {

@@ -2,6 +2,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { AadBackendAuthError } from '../core/errors.js';
 import { describeOAuthError, malformed, parseOAuthError, parseRetryAfter, parseTokenResponse } from './token-response.js';
 import { observeChannel } from './answer-channel.js';
+import { parseJsonObject } from '../core/json.js';
 import type { OutboundAgents } from './outbound-agent.js';
 import type { FetchedToken } from './token-source.js';
 
@@ -19,6 +20,12 @@ export type { Scrub } from './scrub.js';
  */
 export type RefineRejection = (status: number, body: string) => AadBackendAuthError | undefined;
 
+/**
+ * A grant's reading of the other members of a token answer (the refresh-token grant's rotated
+ * `refresh_token` and `scope`), called with the parsed JSON of an answer that holds a token.
+ */
+export type ReadAnswer = (answer: Record<string, unknown>) => void;
+
 /** One form POST to a token endpoint, and what its answer means. */
 export type PostForm = (
   url: string,
@@ -27,6 +34,7 @@ export type PostForm = (
   signal: AbortSignal,
   scrub: Scrub,
   refine?: RefineRejection,
+  read?: ReadAnswer,
 ) => Promise<FetchedToken>;
 
 /**
@@ -36,7 +44,7 @@ export type PostForm = (
  */
 export function createFormPoster(agents: OutboundAgents): PostForm {
   const http = createTokenHttp();
-  return async (url, form, headers, signal, scrub, refine) => {
+  return async (url, form, headers, signal, scrub, refine, read) => {
     let response: AxiosResponse<string>;
     const channel = observeChannel(new URL(url));
     try {
@@ -51,7 +59,7 @@ export function createFormPoster(agents: OutboundAgents): PostForm {
     const seen = channel.answer();
     const problem = seen === undefined ? 'that was not seen arriving' : seen.problem;
     if (problem !== undefined) throw notFromEndpoint(url, response.status, problem);
-    return interpret(response, scrub, refine);
+    return interpret(response, scrub, refine, read);
   };
 }
 
@@ -69,11 +77,15 @@ export function createTokenHttp(): AxiosInstance {
 }
 
 /** A token endpoint's answer as a token, or the `AadBackendAuthError` it means. */
-export function interpret(response: AxiosResponse<string>, scrub: Scrub, refine?: RefineRejection): FetchedToken {
+export function interpret(response: AxiosResponse<string>, scrub: Scrub, refine?: RefineRejection, read?: ReadAnswer): FetchedToken {
   const { status } = response;
   const body = typeof response.data === 'string' ? response.data : '';
   // RFC 6749 §5.1: a token answer is a 200, for every grant.
-  if (status === 200) return parseTokenResponse(body, headerValue(response, 'content-type'), status);
+  if (status === 200) {
+    const token = parseTokenResponse(body, headerValue(response, 'content-type'), status);
+    read?.(parseJsonObject(body)!);
+    return token;
+  }
   if (status >= 200 && status < 300) throw malformed(`HTTP ${status} instead of 200`, status);
   if (status >= 300 && status < 400) throw malformed(`a redirect (HTTP ${status}), which is never followed`, status);
   const retryAfterSeconds = parseRetryAfter(headerValue(response, 'retry-after'));

@@ -1,7 +1,7 @@
 import type { TokenRequestClaims } from './token-request-claims.js';
 
 /** How a source gets its tokens; the `aad_backend_auth.grant` attribute. */
-export type TokenGrant = 'client_credentials' | 'on_behalf_of' | 'token_exchange' | 'credential';
+export type TokenGrant = 'client_credentials' | 'on_behalf_of' | 'token_exchange' | 'credential' | 'refresh_token';
 
 /**
  * What a token is asked for: one identity, one tenant and one set of scopes (or an Entra v1 resource).

@@ -16,6 +16,8 @@ const USER_ERROR_DETAILS: Readonly<Partial<Record<AadBackendAuthError['code'], s
   ERR_USER_TOKEN_INVALID: 'The user token is invalid or expired.',
   ERR_USER_INTERACTION_REQUIRED: 'The user must sign in again to satisfy the access policy (see WWW-Authenticate).',
   ERR_USER_CONSENT_REQUIRED: 'The user has not consented to the requested permissions.',
+  ERR_USER_SESSION_EXPIRED: 'The user session has expired. Sign in again.',
+  ERR_ANTIFORGERY: 'The request lacks the anti-forgery header.',
 };
 /** What clients are told to wait, whatever an IdP said: whole seconds from 1 to 5 minutes. */
 const MAX_RETRY_AFTER_SECONDS = 300;

@@ -4,11 +4,12 @@ import type { AadBackendAuthOptions, ErrorHandler } from './types.js';
 import { check, checkOnError, integer, parseHeaderOptions } from './checks.js';
 import type { ProviderSettings } from '../provider/provider-settings.js';
 import { PROVIDER_KEYS, providerSettingsOf } from './provider-options.js';
+import { parseAntiForgery, type AntiForgeryRule } from '../http/anti-forgery.js';
 
 /** How long after evicting a target's token another backend refusal may evict again. */
 export const DEFAULT_PURGE_COOLDOWN_MS = 30_000;
 
-const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
+const MIDDLEWARE_KEYS = ['header', 'removeHeaders', 'purgeOnStatus', 'purgeCooldownMs', 'onError', 'antiForgery', 'allowedOrigins'] as const satisfies readonly (keyof AadBackendAuthOptions)[];
 
 export interface MiddlewareSettings {
   /** Lower-case header that carries the token. */
@@ -18,6 +19,8 @@ export interface MiddlewareSettings {
   readonly purgeOnStatus: readonly number[];
   readonly purgeCooldownMs: number;
   readonly onError: ErrorHandler | undefined;
+  /** Off unless asked for: an app token does not act on the caller's credentials. */
+  readonly antiForgery: AntiForgeryRule | undefined;
 }
 
 export function parseMiddlewareOptions(options: unknown): { provider: ProviderSettings; middleware: MiddlewareSettings } {
@@ -36,6 +39,7 @@ export function parseMiddlewareOptions(options: unknown): { provider: ProviderSe
       purgeOnStatus: frozenCopy(purge as number[]),
       purgeCooldownMs: integer('purgeCooldownMs', o.purgeCooldownMs, DEFAULT_PURGE_COOLDOWN_MS, 0),
       onError: o.onError as ErrorHandler | undefined,
+      antiForgery: parseAntiForgery(o.antiForgery, o.allowedOrigins, false, 'aadBackendAuth'),
     },
   };
 }

@@ -18,6 +18,7 @@ import { createExchangeSource, EXCHANGE_RESERVED_PARAMETERS, type ExchangeGrant 
 import { userTokenMissing } from '../core/user-errors.js';
 import { MAX_CLOCK_TOLERANCE_SECONDS, tenantIdOfIssuer, type UserTokenValidatorOptions } from '../subjects/user-token/user-token-validator.js';
 import type { AadOnBehalfOfOptions } from './on-behalf-of-types.js';
+import { parseAntiForgery, type AntiForgeryRule } from '../http/anti-forgery.js';
 
 const definedOptions = (options: unknown, known: readonly string[]): Record<string, unknown> =>
   definedOptionsChecked(options, known, (name, problem) => invalidOption(name, problem, 'aadOnBehalfOf'));
@@ -40,6 +41,8 @@ const KEYS = [
   'timeoutMs',
   'logger',
   'onError',
+  'antiForgery',
+  'allowedOrigins',
   ...CLIENT_CREDENTIAL_KEYS,
 ] as const satisfies readonly (keyof AadOnBehalfOfOptions)[];
 
@@ -57,6 +60,8 @@ export interface OnBehalfOfSettings {
   readonly removeHeaders: readonly string[];
   readonly onError: ErrorHandler | undefined;
   readonly logger: AadBackendAuthLogger;
+  /** On by default with `userToken` (a cookie session), off for bearer calls. */
+  readonly antiForgery: AntiForgeryRule | undefined;
 }
 
 /** A store that holds nothing: user-specific tokens are shared only when the user asks for a `cache`. */
@@ -187,5 +192,6 @@ export function parseOnBehalfOfOptions(options: unknown): OnBehalfOfSettings {
     removeHeaders,
     onError: o.onError as ErrorHandler | undefined,
     logger,
+    antiForgery: parseAntiForgery(o.antiForgery, o.allowedOrigins, o.userToken !== undefined, 'aadOnBehalfOf'),
   };
 }

@@ -83,6 +83,21 @@ export interface AadOnBehalfOfOptions<Req extends IncomingMessage = IncomingMess
   timeoutMs?: number | undefined;
   /** Where log lines go; never tokens or secrets. @default the `debug` module, namespace `aad-backend-auth` */
   logger?: AadBackendAuthLogger | undefined;
+  /**
+   * Anti-forgery: each request must carry this header with this value, or gets
+   * `403 ERR_ANTIFORGERY` before the user token is read; safe methods are not exempt.
+   * `true` means `{ header: 'x-csrf', value: '1' }`. With `userToken` the user comes from a
+   * cookie session, which a cross-site form or image sends too: then it is on by default.
+   * WebSocket upgrades must come from an `allowedOrigins` origin instead.
+   * @default true with `userToken`, false for the `Authorization: Bearer` header
+   */
+  antiForgery?: boolean | { header?: string | undefined; value?: string | undefined } | undefined;
+  /**
+   * With `antiForgery` on, the `Origin`s a WebSocket upgrade may come from, such as
+   * `['https://app.example.com']`; required to pass the middleware to `withBackendToken`.
+   * @default undefined
+   */
+  allowedOrigins?: string | readonly string[] | undefined;
   /** Replaces the default `application/problem+json` answer. @default undefined */
   onError?: ErrorHandler<Req, Res> | undefined;
 }

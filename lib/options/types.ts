@@ -216,6 +216,20 @@ export interface AadBackendAuthOptions<Req extends IncomingMessage = IncomingMes
    */
   purgeCooldownMs?: number | undefined;
   /**
+   * Anti-forgery, for a route whose backend call rides on ambient credentials (a cookie): each
+   * request must carry this header with this value, or gets `403 ERR_ANTIFORGERY` and is not
+   * forwarded; safe methods are not exempt. `true` means `{ header: 'x-csrf', value: '1' }`.
+   * WebSocket upgrades must come from an `allowedOrigins` origin instead.
+   * @default false (app tokens do not act on the caller's credentials)
+   */
+  antiForgery?: boolean | { header?: string | undefined; value?: string | undefined } | undefined;
+  /**
+   * With `antiForgery` on, the `Origin`s a WebSocket upgrade may come from, such as
+   * `['https://app.example.com']`; required to pass the middleware to `withBackendToken`.
+   * @default undefined
+   */
+  allowedOrigins?: string | readonly string[] | undefined;
+  /**
    * Replaces the default `application/problem+json` answer when no token can be had.
    * @default undefined (answer 400, 502 or 503 with problem+json)
    */

@@ -65,7 +65,7 @@ export function targetLabel(target: TelemetryTarget): string {
   return target.tenantId === undefined ? what : `${target.tenantId} ${what}`;
 }
 
-const PER_USER_GRANTS: ReadonlySet<TokenGrant> = new Set(['on_behalf_of', 'token_exchange']);
+const PER_USER_GRANTS: ReadonlySet<TokenGrant> = new Set(['on_behalf_of', 'token_exchange', 'refresh_token']);
 const ENDED: TokenRequestRecord = { success() {}, failure() {} };
 const NO_TELEMETRY: ProviderTelemetry = {
   cacheHit() {},

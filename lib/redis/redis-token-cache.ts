@@ -113,6 +113,33 @@ export class RedisTokenCache implements TokenCache {
     await this.#commands.script(SET_AND_PUBLISH, [name], [stored, String(ttl), this.#channel, key]);
   }
 
+  /** Whether values are encrypted (`encryptionKey` set). `aadUserToken` refuses a cache that does not encrypt. */
+  get encrypted(): boolean {
+    return this.#settings.encryptionKey !== undefined;
+  }
+
+  /**
+   * A record of a cookie session's refresh (a hand-off of rotated tokens, a dead refresh token),
+   * under `<prefix>session:<key>`, encrypted like tokens. `undefined` for a miss or a corrupt value.
+   */
+  async getRecord(key: string): Promise<string | undefined> {
+    const name = this.#recordKey(key);
+    const text = asText(await this.#commands.send('GET', name));
+    const encryptionKey = this.#settings.encryptionKey;
+    if (text === undefined) return undefined;
+    return encryptionKey === undefined ? text : decrypt(text, encryptionKey, name);
+  }
+
+  /** Stores a record for `ttlMs` and tells waiting instances (`waitForUpdate(key)`), in one round trip. */
+  async setRecord(key: string, value: string, ttlMs: number): Promise<void> {
+    const ttl = Math.floor(ttlMs);
+    if (!(ttl >= 1)) return;
+    const name = this.#recordKey(key);
+    const encryptionKey = this.#settings.encryptionKey;
+    const stored = encryptionKey === undefined ? value : encrypt(value, encryptionKey, name);
+    await this.#commands.script(SET_AND_PUBLISH, [name], [stored, String(ttl), this.#channel, key]);
+  }
+
   async delete(key: string): Promise<void> {
     await this.#commands.send('DEL', this.#tokenKey(key));
   }
@@ -159,6 +186,10 @@ export class RedisTokenCache implements TokenCache {
     const { prefix, encryptionKey, subscribe } = this.#settings;
     const fields = { prefix, encrypted: encryptionKey !== undefined, pubsub: subscribe !== undefined, healthy: this.healthy };
     return `RedisTokenCache ${inspect(fields)}`;
+  }
+
+  #recordKey(key: string): string {
+    return `${this.#settings.prefix}session:${key}`;
   }
 
   #tokenKey(key: string): string {

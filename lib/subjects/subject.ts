@@ -33,6 +33,14 @@ export interface Subject {
    * token can carry the claims, or the error to answer with when only the user can meet them.
    */
   claimsChallenge(claims: string): AadBackendAuthError | undefined;
+  /**
+   * Optional: the token for a picked target, obtained by the subject itself instead of the
+   * provider's cached token or flight. For subjects whose token work has effects on the request:
+   * a cookie session refreshes only on a live request, because only that request can write its
+   * session (`set`) before anyone uses the new token. What it returns is delivered as it is
+   * (`usable` is not called). Throws or rejects with an `AadBackendAuthError`.
+   */
+  obtain?(req: IncomingMessage | undefined, state: TargetState): ProviderToken | Promise<ProviderToken>;
   /** Drops what the subject holds (validated user tokens, say); the provider is closed apart. */
   close(): void;
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { TokenGateway } from '../../gateway/token-gateway.js';
 import { isBearerChallenge } from '../../http/challenge.js';
 import type { ProviderToken } from '../../provider/provider-token.js';
@@ -17,10 +18,12 @@ export async function tokenAfterUnauthorized(
   refused: ProviderToken,
   wwwAuthenticate: unknown,
   retry: boolean,
+  req: IncomingMessage | undefined,
 ): Promise<ProviderToken | undefined> {
   if (!isBearerChallenge(wwwAuthenticate)) return undefined;
   gateway.backendRefused(state, refused, 401, wwwAuthenticate);
   if (!retry) return undefined;
-  const { token } = await gateway.issueFor(state);
+  // The request goes along: a subject that obtains its own tokens (a session) reads it again.
+  const { token } = await gateway.issueFor(state, req);
   return token.token === refused.token ? undefined : token;
 }

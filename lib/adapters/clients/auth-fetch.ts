@@ -78,7 +78,7 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
   const policy: UrlPolicy = { origins: parseAllowedOrigins(o.allowedOrigins, 'createAuthFetch') };
   const { header } = gateway.rules;
 
-  async function send({ state, token }: IssuedToken, url: URL, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
+  async function send(req: Req | undefined, { state, token }: IssuedToken, url: URL, input: string | URL | Request, init: RequestInit | undefined): Promise<Response> {
     const headers = callerHeaders(input, init);
     headers.set(header, token.authorization);
     const first = await fetchWithinOrigin(inner, url, input, init, headers);
@@ -86,7 +86,7 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
     let next: Awaited<ReturnType<typeof tokenAfterUnauthorized>>;
     try {
       // Not sent again without `retry` or with a body that cannot be sent again; the refused token goes all the same.
-      next = await tokenAfterUnauthorized(gateway, state, token, first.headers.get('www-authenticate'), retry && isReplayableFetchCall(input, init));
+      next = await tokenAfterUnauthorized(gateway, state, token, first.headers.get('www-authenticate'), retry && isReplayableFetchCall(input, init), req);
     } catch (error) {
       first.body?.cancel().catch(noop);
       throw toAadBackendAuthError(error);
@@ -114,7 +114,7 @@ export function createAuthFetch<Req extends IncomingMessage = IncomingMessage>(s
         new AadBackendAuthError('ERR_INVALID_TARGET', 'The target is picked per request ("tenantId", "resource" or "scope" is a function): call authFetch.for(req)'),
       );
     }
-    return gateway.issue(req).then((issued) => send(issued, url, input, init));
+    return gateway.issue(req).then((issued) => send(req, issued, url, input, init));
   }
 
   const authFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => call(undefined, input, init);

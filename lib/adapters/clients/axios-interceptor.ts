@@ -91,7 +91,7 @@ export function useAadBackendAuth(instance: AxiosInstance, source: AuthSource, o
     const again = retry && record.replayable && (config as unknown as Record<string, unknown>)[RETRY_FLAG] !== true;
     let next: ProviderToken | undefined;
     try {
-      next = await tokenAfterUnauthorized(gateway, record.issued.state, record.issued.token, wwwAuthenticate, again);
+      next = await tokenAfterUnauthorized(gateway, record.issued.state, record.issued.token, wwwAuthenticate, again, undefined);
     } catch (thrown) {
       redactAxiosError(error, header);
       throw thrown;

@@ -4,6 +4,7 @@ import { TokenGateway } from '../../gateway/token-gateway.js';
 import { UserTokenProvider } from '../../gateway/user-token-provider.js';
 import { createDefaultLogger } from '../../core/logger.js';
 import type { AadOnBehalfOfMiddleware } from '../../options/on-behalf-of-types.js';
+import type { AadUserTokenMiddleware } from '../../options/user-token-types.js';
 import { gatewayRules } from '../../options/gateway-rules.js';
 // The middleware's default cooldown also serves clients built on a bare provider.
 import { DEFAULT_PURGE_COOLDOWN_MS } from '../../options/middleware-options.js';
@@ -25,7 +26,8 @@ export type AuthSource<Req extends IncomingMessage = IncomingMessage> =
   | AadBackendAuthOptions<Req>
   | TokenProvider<Req>
   | AadBackendAuthMiddleware<Req, ServerResponse>
-  | AadOnBehalfOfMiddleware<Req, ServerResponse>;
+  | AadOnBehalfOfMiddleware<Req, ServerResponse>
+  | AadUserTokenMiddleware<Req, ServerResponse>;
 
 /** What a client works through: the source's gateway, and the provider it exposes. */
 export interface ClientSource {
