@@ -319,10 +319,13 @@ describe('createAuthFetch(aadOnBehalfOf(...)).for(req): the backend called as th
     const sessionFetch = createAuthFetch(sessionObo.tokenProvider);
     expect(sessionFetch.tokenProvider).to.equal(sessionObo.tokenProvider);
     sessions.set('s-bob', await idp.issueUserToken({ oid: 'bob-oid' }));
-    const res = await sessionFetch.for(requestWith({ 'x-session': 's-bob' }))(`${backend.url}/session`);
+    // The incoming request carries a session, an ambient credential: it must carry the anti-forgery header too.
+    const forged = await rejection(sessionFetch.for(requestWith({ 'x-session': 's-bob' }))(`${backend.url}/session`));
+    expect(forged).to.include({ code: 'ERR_ANTIFORGERY' });
+    const res = await sessionFetch.for(requestWith({ 'x-session': 's-bob', 'x-csrf': '1' }))(`${backend.url}/session`);
     expect(res.status).to.equal(200);
     expect(delegatedUsers(idp, backend)).to.deep.equal(['bob-oid']);
-    const error = await rejection(sessionFetch.for(requestWith({ 'x-session': 'unknown' }))(`${backend.url}/session`));
+    const error = await rejection(sessionFetch.for(requestWith({ 'x-session': 'unknown', 'x-csrf': '1' }))(`${backend.url}/session`));
     expect(error).to.include({ code: 'ERR_USER_TOKEN_MISSING' });
     expect(backend.received).to.have.length(1);
   });

@@ -385,13 +385,17 @@ describe('aadOnBehalfOf with userToken from a session', () => {
     let sessionToken: string | undefined;
     stack = await startOboStack({ auth: () => ({ userToken: () => sessionToken }) });
     sessionToken = await stack.idp.issueUserToken({ oid: 'session-user' });
-    const res = await fetch(`${stack.gateway.url}/api/me`, { headers: { authorization: 'Bearer the-clients-own-token' } });
+    // A user token from a session is an ambient credential: anti-forgery is on by default.
+    const forged = await fetch(`${stack.gateway.url}/api/me`, { headers: { authorization: 'Bearer the-clients-own-token' } });
+    expect(forged.status).to.equal(403);
+    expect(await forged.json()).to.include({ code: 'ERR_ANTIFORGERY' });
+    const res = await fetch(`${stack.gateway.url}/api/me`, { headers: { authorization: 'Bearer the-clients-own-token', 'x-csrf': '1' } });
     expect(res.status).to.equal(200);
     const forwarded = bearer(stack.backend.received[0]!.headers.authorization);
     expect(forwarded).to.not.equal('the-clients-own-token');
     expect(claimsOf(forwarded)).to.include({ oid: 'session-user' });
     sessionToken = undefined;
-    const missing = await fetch(`${stack.gateway.url}/api/me`, { headers: { authorization: `Bearer ${await stack.idp.issueUserToken()}` } });
+    const missing = await fetch(`${stack.gateway.url}/api/me`, { headers: { authorization: `Bearer ${await stack.idp.issueUserToken()}`, 'x-csrf': '1' } });
     expect(missing.status).to.equal(401);
     expect(await missing.json()).to.include({ code: 'ERR_USER_TOKEN_MISSING' });
   });

@@ -159,17 +159,24 @@ describe('withBackendToken with aadOnBehalfOf: WebSocket upgrades as the signed-
   });
 
   it('with userToken set, an upgrade takes the user only from it: a bearer header alone is not a user', async () => {
+    const origin = 'https://app.example';
     const urls = await start({
       userToken: (req) => (typeof req.headers['x-user-token'] === 'string' ? req.headers['x-user-token'] : undefined),
       removeHeaders: ['x-user-token'],
+      // A user token from the request's own state is an ambient credential: upgrades must come from an allowed Origin.
+      allowedOrigins: [origin],
     });
     const userToken = await idp.issueUserToken({ oid: 'carol-oid' });
 
-    const byHeader = (await connect(urls.ws, { authorization: `Bearer ${userToken}` })) as Refused;
+    const byHeader = (await connect(urls.ws, { authorization: `Bearer ${userToken}`, origin })) as Refused;
     expect(byHeader.status).to.equal(401);
     expect(JSON.parse(byHeader.body).code).to.equal('ERR_USER_TOKEN_MISSING');
 
-    const ws = await connect(urls.ws, { 'x-user-token': userToken });
+    const crossSite = (await connect(urls.ws, { 'x-user-token': userToken, origin: 'https://evil.example' })) as Refused;
+    expect(crossSite.status).to.equal(403);
+    expect(JSON.parse(crossSite.body).code).to.equal('ERR_ANTIFORGERY');
+
+    const ws = await connect(urls.ws, { 'x-user-token': userToken, origin });
     expect(ws).to.be.instanceOf(WebSocket);
     (ws as WebSocket).terminate();
     expect(claimsOf(backend.upgrades[0]!.authorization!.slice('Bearer '.length)).oid).to.equal('carol-oid');
