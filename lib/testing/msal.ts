@@ -20,7 +20,9 @@ export interface MsalNetworkResponse<T> {
  * `@azure/msal-node` application. This package does not import MSAL.
  */
 export interface MsalNetworkClient {
+  /** Sends a GET (discovery, JWKS) to the emulator; any other origin is refused. */
   sendGetRequestAsync<T>(url: string, options?: MsalNetworkRequestOptions, timeout?: number): Promise<MsalNetworkResponse<T>>;
+  /** Sends a POST (a token request) to the emulator; any other origin is refused. */
   sendPostRequestAsync<T>(url: string, options?: MsalNetworkRequestOptions): Promise<MsalNetworkResponse<T>>;
 }
 
