@@ -125,8 +125,8 @@ async function checkLinks(page: string, text: string): Promise<void> {
 /** docs/errors.md has a heading for every code of the one code table in lib/core/errors.ts. */
 async function checkErrorPages(): Promise<void> {
   const source = await readFile(join(root, 'lib', 'core', 'errors.ts'), 'utf8');
-  const union = /export type AadBackendAuthErrorCode =([\s\S]*?);/.exec(source)?.[1] ?? '';
-  const codes = [...union.matchAll(/'(ERR_[A-Z_]+)'/g)].map((m) => m[1]!);
+  // The members of the union, one `| 'ERR_…'` line each (its TSDoc comments may hold any punctuation).
+  const codes = [...source.matchAll(/^\s*\| '(ERR_[A-Z_]+)'/gm)].map((m) => m[1]!);
   if (codes.length === 0) problems.push('lib/core/errors.ts: could not read the error codes');
   const errorsPage = join(root, 'docs', 'errors.md');
   const anchors = existsSync(errorsPage) ? anchorsOf(await readFile(errorsPage, 'utf8')) : new Set<string>();
