@@ -119,11 +119,6 @@ export class TokenGateway {
     return new Promise((resolve, reject) => this.serve(req as IncomingMessage, resolve, reject, CLIENT_OUTLET));
   }
 
-  /** The token for a target already picked for `req` (a client's retry). Rejects with `AadBackendAuthError`. */
-  issueFor(state: TargetState, req: IncomingMessage | undefined): Promise<IssuedToken> {
-    return new Promise((resolve, reject) => this.#obtain(req as IncomingMessage, resolve, reject, state, CLIENT_OUTLET, undefined));
-  }
-
   /** `Retry-After` seconds for a 503 answer. */
   retryAfter(error: AadBackendAuthError): number | undefined {
     return retryAfterFor(error, this.rules.fallbackRetryAfterSeconds);

@@ -23,7 +23,7 @@ export async function tokenAfterUnauthorized(
   if (!isBearerChallenge(wwwAuthenticate)) return undefined;
   gateway.backendRefused(state, refused, 401, wwwAuthenticate);
   if (!retry) return undefined;
-  // The request goes along: a subject that obtains its own tokens (a session) reads it again.
-  const { token } = await gateway.issueFor(state, req);
+  // The whole flow again for the same request: a subject that obtains its own tokens (a session) reads it anew.
+  const { token } = await gateway.issue(req);
   return token.token === refused.token ? undefined : token;
 }
