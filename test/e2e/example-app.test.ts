@@ -229,6 +229,7 @@ describe('example-app in Entra ID mode, pointed at an emulator', () => {
       host: '127.0.0.1',
       backendUrl,
       backendResource: resource,
+      userScope: `${resource}/.default`,
       credential: { kind: 'client-secret', tenantId: DEFAULT_TENANT_ID, clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, authorityHost: idp.url },
     });
     try {
