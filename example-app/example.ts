@@ -116,6 +116,8 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
         resources: [sampleApiRegistration(EXAMPLE_RESOURCE, { [DEFAULT_CLIENT_ID]: [EXAMPLE_ROLE] })],
         // The BFF's app registration, with its redirect URI on every name the BFF answers to.
         clients: [{ clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, redirectUris: [...allowedHosts].map((name) => `http://${name}:${bff.port}${CALLBACK_PATH}`) }],
+        // As Auth0 and Okta do: a refresh token redeemed twice revokes its family. aadUserToken redeems each once.
+        refreshTokenReuseDetection: true,
         users: Object.values(DEMO_USERS).map(({ username, name, oid }) => ({ username, name, oid })),
       });
       emulator = idp;

@@ -222,7 +222,7 @@ export function createSignIn(options: SignInOptions): SignIn {
         return;
       }
       const revoked = emulator.revokeRefreshTokens(user.username);
-      logger.info(`revoked ${revoked} refresh token famil${revoked === 1 ? 'y' : 'ies'} of ${user.username} at the emulator`);
+      logger.info(`revoked the refresh tokens of ${user.username} at the emulator (${revoked} still redeemable)`);
       res.json({ revoked });
     });
   }
