@@ -36,6 +36,11 @@ export interface AzureConfig extends ListenConfig {
   readonly backendUrl: string;
   /** The backend's App ID URI (`api://…`); the token is requested for `<resource>/.default`. */
   readonly backendResource: string;
+  /**
+   * The delegated permission users sign in for and `/api/me` forwards (from `BACKEND_USER_SCOPE`).
+   * Sign-in needs the client secret. @default '<backendResource>/.default'
+   */
+  readonly userScope: string;
   readonly credential: ClientSecretConfig | { readonly kind: 'default-azure-credential' };
 }
 
@@ -165,6 +170,7 @@ export function loadConfig(env: Env): ExampleConfig {
     ...listen,
     backendUrl,
     backendResource,
+    userScope: value(env, 'BACKEND_USER_SCOPE') ?? `${backendResource.replace(/\/+$/, '')}/.default`,
     credential: useDefaultCredential
       ? { kind: 'default-azure-credential' }
       : clientSecretCredential(value(env, 'AZURE_TENANT_ID')!, value(env, 'AZURE_CLIENT_ID')!, value(env, 'AZURE_CLIENT_SECRET')!, authorityHost),

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 // Relative imports of the package source, so `npm ci && npm start` needs no build.
@@ -11,7 +11,7 @@ import { createBffApp, type BffAbout } from './bff.js';
 import { createChartHistory } from './chart-history.js';
 import { allowedHostNames } from './host-guard.js';
 import { acquireExampleMetrics } from './metrics.js';
-import { createSignIn, type SignIn } from './sign-in.js';
+import { CALLBACK_PATH, createSignIn, DEMO_USERS, ME_SCOPE_PERMISSION, type SignIn } from './sign-in.js';
 import type { ExampleConfig } from './config.js';
 
 /** The sample backend's App ID URI in local mode. */
@@ -31,7 +31,7 @@ export interface StartOptions {
   readonly log?: (source: 'bff' | 'backend', line: string) => void;
   /** Local mode only. @default LOCAL_TOKEN_LIFETIME_SECONDS */
   readonly tokenLifetimeSeconds?: number;
-  /** Local mode only: sign-in sessions kept, least recently used dropped first. @default DEFAULT_MAX_SESSIONS */
+  /** Sign-in sessions kept, least recently used dropped first. @default DEFAULT_MAX_SESSIONS */
   readonly maxSessions?: number;
 }
 
@@ -52,8 +52,10 @@ export class PortInUseError extends Error {
   readonly code = 'ERR_PORT_IN_USE';
 }
 
-async function listen(app: Express, port: number, host: string): Promise<{ server: Server; url: string }> {
-  const server = app.listen(port, host);
+/** Takes the port first: the emulator must know the BFF's redirect URIs, and a busy port should fail before anything starts. */
+async function listen(port: number, host: string): Promise<{ server: Server; url: string; port: number }> {
+  const server = createServer();
+  server.listen(port, host);
   try {
     await once(server, 'listening');
   } catch (error) {
@@ -63,7 +65,13 @@ async function listen(app: Express, port: number, host: string): Promise<{ serve
     throw error;
   }
   const { port: actual } = server.address() as AddressInfo;
-  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}` };
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`, port: actual };
+}
+
+async function serve(app: Express, port: number, host: string): Promise<{ server: Server; url: string; port: number }> {
+  const listening = await listen(port, host);
+  listening.server.on('request', app);
+  return listening;
 }
 
 async function closeServer(server: Server): Promise<void> {
@@ -96,12 +104,21 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
     let authOptions: AadBackendAuthOptions;
     let about: BffAbout;
     let signIn: SignIn | undefined;
+    // The BFF's port first: the emulator registers the redirect URIs, which name it.
+    const allowedHosts = allowedHostNames(config.host, config.allowedHosts);
+    const bff = await listen(config.port, config.host);
+    cleanups.push(() => closeServer(bff.server));
 
     if (config.mode === 'local') {
       const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? LOCAL_TOKEN_LIFETIME_SECONDS;
       const idp = await startEntraEmulator({
         tokenLifetimeSeconds,
         resources: [sampleApiRegistration(EXAMPLE_RESOURCE, { [DEFAULT_CLIENT_ID]: [EXAMPLE_ROLE] })],
+        // The BFF's app registration, with its redirect URI on every name the BFF answers to.
+        clients: [{ clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, redirectUris: [...allowedHosts].map((name) => `http://${name}:${bff.port}${CALLBACK_PATH}`) }],
+        // As Auth0 and Okta do: a refresh token redeemed twice revokes its family. aadUserToken redeems each once.
+        refreshTokenReuseDetection: true,
+        users: Object.values(DEMO_USERS).map(({ username, name, oid }) => ({ username, name, oid })),
       });
       emulator = idp;
       cleanups.push(() => idp.close());
@@ -111,7 +128,7 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
         requiredRole: EXAMPLE_ROLE,
         ...(options.log && { log: (line: string) => options.log?.('backend', line) }),
       });
-      const backend = await listen(backendApp, 0, '127.0.0.1');
+      const backend = await serve(backendApp, 0, '127.0.0.1');
       cleanups.push(() => closeServer(backend.server));
       backendUrl = backend.url;
       const refreshWindowMs = Math.min(LOCAL_REFRESH_WINDOW_MS, (tokenLifetimeSeconds * 1000) / 2);
@@ -123,18 +140,18 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
         resource: EXAMPLE_RESOURCE,
         refreshWindowMs,
       };
-      const local = createSignIn({
-        emulator: idp,
-        backendUrl,
-        resource: EXAMPLE_RESOURCE,
+      signIn = createSignIn({
+        issuer: `${idp.url}/${DEFAULT_TENANT_ID}/v2.0`,
         tenantId: DEFAULT_TENANT_ID,
         clientId: DEFAULT_CLIENT_ID,
         clientSecret: DEFAULT_CLIENT_SECRET,
+        authorityHost: idp.url,
+        backendUrl,
+        userScope: `${EXAMPLE_RESOURCE}/${ME_SCOPE_PERMISSION}`,
+        emulator: idp,
         logger: loggerFor(options.log),
-        ...(options.maxSessions !== undefined && { maxSessions: options.maxSessions }),
+        maxSessions: options.maxSessions,
       });
-      signIn = local;
-      cleanups.push(() => local.close());
       about = {
         mode: 'local',
         identityProvider: `${idp.url} (local Entra ID emulator)`,
@@ -169,6 +186,25 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
         tokenLifetimeSeconds: undefined,
         refreshWindowSeconds: 300,
       };
+      // Signing users in needs the client secret (a confidential client redeems the code).
+      if (credential.kind === 'client-secret') {
+        const authority = (credential.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
+        signIn = createSignIn({
+          issuer: `${authority}/${credential.tenantId}/v2.0`,
+          tenantId: credential.tenantId,
+          clientId: credential.clientId,
+          clientSecret: credential.clientSecret,
+          authorityHost: credential.authorityHost,
+          backendUrl,
+          userScope: config.userScope,
+          logger: loggerFor(options.log),
+          maxSessions: options.maxSessions,
+        });
+      }
+    }
+    if (signIn !== undefined) {
+      const { close: closeSignIn } = signIn;
+      cleanups.push(() => closeSignIn());
     }
 
     // Before the middleware: its instruments are created with it.
@@ -179,15 +215,13 @@ export async function startExample(config: ExampleConfig, options: StartOptions 
     // store per instance, because tests start several examples in one process.
     const auth = aadBackendAuth({ ...authOptions, removeHeaders: ['cookie'], cache: new MemoryTokenCache(), logger: loggerFor(options.log) });
     cleanups.push(() => auth.tokenProvider.close());
-    const allowedHosts = allowedHostNames(config.host, config.allowedHosts);
     const app = createBffApp({ auth, backendUrl, about, emulator, signIn: signIn?.router, allowedHosts });
     // After the page's static files, which pass on what they do not have.
     const chart = createChartHistory(auth.tokenProvider);
     cleanups.push(async () => chart.close());
     app.get('/metrics', exampleMetrics.handler);
     app.get('/_bff/chart', chart.handler);
-    const bff = await listen(app, config.port, config.host);
-    cleanups.push(() => closeServer(bff.server));
+    bff.server.on('request', app);
     return { url: bff.url, backendUrl, emulator, close };
   } catch (error) {
     await close();

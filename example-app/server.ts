@@ -5,6 +5,7 @@
  */
 import { ConfigError, isLoopback, loadConfig, type ExampleConfig } from './config.js';
 import { LOCAL_TOKEN_LIFETIME_SECONDS, PortInUseError, startExample, type RunningExample } from './example.js';
+import { CALLBACK_PATH } from './sign-in.js';
 
 const useColor = process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined;
 const paint = (code: number, text: string): string => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -33,7 +34,7 @@ function browserUrl(url: string): string {
 function banner(config: ExampleConfig, running: RunningExample): string {
   const page = browserUrl(running.url);
   const rows: [string, string, string][] = [
-    ['Open', page, 'the page: verified claims, token stats, buttons to try'],
+    ['Open', page, 'the page: verified claims, token stats, sign-in, buttons to try'],
     ['API', `${page}/api/whoami`, 'through the BFF, which adds the app token'],
     ['Status', `${page}/_bff/status`, "the token provider's counters (never the token)"],
   ];
@@ -41,7 +42,11 @@ function banner(config: ExampleConfig, running: RunningExample): string {
     rows.push(['Entra ID', running.emulator!.url, `local emulator: tokens live ${LOCAL_TOKEN_LIFETIME_SECONDS} s`], ['Backend', running.backendUrl, 'sample resource server: verifies the JWT']);
   } else {
     rows.push(['Backend', running.backendUrl, 'BACKEND_URL']);
+    if (config.credential.kind === 'client-secret') {
+      rows.push(['Sign-in', `${page}${CALLBACK_PATH}`, 'register this redirect URI (platform Web) on AZURE_CLIENT_ID']);
+    }
   }
+
   const mode = config.mode === 'local' ? 'local mode: emulator + sample backend, no Azure account needed' : 'Entra ID mode: real tokens for BACKEND_RESOURCE';
   return [
     '',

@@ -250,7 +250,8 @@ async function call(path, { manual }) {
   let response;
   let body = { json: undefined, raw: '' };
   try {
-    response = await fetch(path, { cache: 'no-store', headers: { accept: 'application/json' } });
+    // x-csrf: the BFF's anti-forgery header, required on the user's routes; sent on every /api call.
+    response = await fetch(path, { cache: 'no-store', headers: { accept: 'application/json', 'x-csrf': '1' } });
     body = await readBody(response);
   } catch {
     response = undefined;
@@ -282,7 +283,7 @@ async function call(path, { manual }) {
 }
 
 async function demo(action) {
-  await fetch(`/_bff/demo/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  await fetch(`/_bff/demo/${action}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf': '1' }, body: '{}' });
   await call('/api/whoami', { manual: true });
   await pollStatus();
 }

@@ -91,26 +91,48 @@ describe('the example page in a real browser (Debian chromium)', function () {
     await page.screenshot({ path: `${OUTPUT}/example-page-403.png`, fullPage: true });
   });
 
-  it('signs in as Alice, then Bob, and shows the delegated claims of /api/me next to the app token', async () => {
+  it('signs Alice in for real (authorization code + PKCE at the emulator), shows her claims, refreshes, and after Revoke asks to sign in again', async () => {
     await page.goto(example!.url);
     await page.waitForSelector('#obo:not([hidden])', { timeout: 10_000 });
-    await page.click('#sign-in-alice');
+    // A top-level navigation: the BFF, the emulator's authorize endpoint, the BFF's callback, the page.
+    await Promise.all([page.waitForURL(/#obo$/, { timeout: 15_000 }), page.click('#sign-in-alice')]);
     await waitForText(page, '[data-testid="me-name"]', DEMO_USERS.alice.name);
     expect(await page.textContent('[data-testid="me-oid"]')).to.equal(DEMO_USERS.alice.oid);
     expect(await page.textContent('[data-testid="me-scp"]')).to.equal(ME_SCOPE_PERMISSION);
-    expect(await page.textContent('[data-testid="session-user"]')).to.equal(DEMO_USERS.alice.name);
+    expect(await page.textContent('[data-testid="me-status"]')).to.equal('200');
+    await waitForText(page, '[data-testid="session-user"]', DEMO_USERS.alice.name);
+    expect(await page.textContent('[data-testid="session-refreshed"]')).to.match(/^not yet/);
     // The app token, beside it: the BFF's app role, no user.
     expect(await page.textContent('[data-testid="app-roles"]')).to.equal('Orders.Read');
     expect(await page.textContent('#app-name')).to.equal('–');
-    await page.screenshot({ path: `${OUTPUT}/example-page-on-behalf-of.png`, fullPage: true });
-    await page.click('#sign-in-bob');
-    await waitForText(page, '[data-testid="me-name"]', DEMO_USERS.bob.name);
-    expect(await page.textContent('[data-testid="me-oid"]')).to.equal(DEMO_USERS.bob.oid);
-    // The user's token stays in the server-side session: the browser holds only an opaque session id.
+    // The user's tokens stay in the server-side session: the browser holds only an opaque session id.
     const cookies = await page.context().cookies();
     expect(cookies.map((c) => c.name)).to.deep.equal(['bff.sid']);
-    expect(cookies[0]!.httpOnly).to.equal(true);
+    expect(cookies[0]!).to.include({ httpOnly: true, sameSite: 'Strict' });
     expect(await page.content()).to.not.include('eyJ');
+    await page.screenshot({ path: `${OUTPUT}/example-page-signed-in.png`, fullPage: true });
+
+    await page.click('#refresh-now');
+    await page.waitForFunction(
+      () => /^\d\d:\d\d:\d\d.* \(1 refresh since sign-in\)$/.test((globalThis as unknown as PageGlobals).document.querySelector('[data-testid="session-refreshed"]')?.textContent ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.textContent('[data-testid="me-name"]')).to.equal(DEMO_USERS.alice.name);
+    expect(example!.emulator!.refreshTokenStats).to.include({ redeemed: 1 });
+
+    await page.click('#revoke');
+    await page.waitForSelector('[data-testid="sign-in-again"]:not([hidden])', { timeout: 10_000 });
+    expect(await page.textContent('[data-testid="me-status"]')).to.equal('401 ERR_USER_SESSION_EXPIRED');
+    expect(await page.textContent('#sign-in-again-title')).to.equal('Your session has ended.');
+    expect(await page.textContent('[data-testid="session-user"]')).to.equal(`${DEMO_USERS.alice.name} (session ended)`);
+    expect(await page.textContent('[data-testid="me-name"]')).to.equal('–');
+    await page.screenshot({ path: `${OUTPUT}/example-page-session-ended.png`, fullPage: true });
+
+    // Sign in again, as Bob this time, from the prompt.
+    await Promise.all([page.waitForURL(/#obo$/, { timeout: 15_000 }), page.click('#sign-in-again-buttons button:has-text("Bob")')]);
+    await waitForText(page, '[data-testid="me-name"]', DEMO_USERS.bob.name);
+    expect(await page.isVisible('[data-testid="sign-in-again"]')).to.equal(false);
     await page.click('#sign-out');
     await waitForText(page, '[data-testid="me-status"]', '401 ERR_USER_TOKEN_MISSING');
     expect(await page.textContent('[data-testid="me-name"]')).to.equal('–');

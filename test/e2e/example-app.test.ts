@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import request from 'supertest';
+import { signInAs } from '../helpers/example-sign-in.js';
 import { createBackendApp } from '../../example-app/backend.js';
 import { EXAMPLE_RESOURCE, EXAMPLE_ROLE, startExample, type RunningExample } from '../../example-app/example.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator } from '../../lib/testing/index.js';
@@ -229,6 +230,7 @@ describe('example-app in Entra ID mode, pointed at an emulator', () => {
       host: '127.0.0.1',
       backendUrl,
       backendResource: resource,
+      userScope: `${resource}/.default`,
       credential: { kind: 'client-secret', tenantId: DEFAULT_TENANT_ID, clientId: DEFAULT_CLIENT_ID, clientSecret: DEFAULT_CLIENT_SECRET, authorityHost: idp.url },
     });
     try {
@@ -241,6 +243,15 @@ describe('example-app in Entra ID mode, pointed at an emulator', () => {
       expect(status.demo).to.equal(false);
       // No demo switches outside local mode.
       expect((await request(example.url).post('/_bff/demo/idp-refuses').set(JSON_POST).send('{}')).status).to.equal(404);
+      // Users sign in with the same openid-client code, at "Entra ID" (here the emulator, whose first user signs in).
+      const { cookie } = await signInAs(example.url);
+      const me = await request(example.url).get('/api/me').set('Cookie', cookie).set('x-csrf', '1');
+      expect(me.status, me.text).to.equal(200);
+      expect(me.body.claims).to.include({ aud: resource, upn: 'test.user@contoso.example' });
+      const session = (await request(example.url).get('/_bff/session').set('Cookie', cookie)).body;
+      expect(session).to.include({ signedIn: true, canRevoke: false });
+      expect(session.users).to.deep.equal([]);
+      expect((await request(example.url).post('/_bff/session/revoke').set('Cookie', cookie).set(JSON_POST).send('{}')).status).to.equal(404);
     } finally {
       await example.close();
       await close(backend);

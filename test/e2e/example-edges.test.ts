@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { startExample, type RunningExample } from '../../example-app/example.js';
 import { allowedHostNames } from '../../example-app/host-guard.js';
+import { signInAs } from '../helpers/example-sign-in.js';
 
 const JSON_POST = { 'content-type': 'application/json' };
 
@@ -21,7 +22,7 @@ describe('example app: answers only to loopback Host names (DNS rebinding)', () 
   // A page on evil.example whose name now resolves to 127.0.0.1 is same-origin with
   // evil.example; only the Host header it sends tells the two apart.
   it('refuses Host: evil.example with 421 on /api/*, /_bff/*, the page and its assets, and forwards nothing', async () => {
-    const paths = ['/api/whoami', '/api/me', '/_bff/status', '/_bff/summary', '/_bff/chart', '/_bff/session', '/', '/app.js', '/metrics'];
+    const paths = ['/api/whoami', '/api/me', '/_bff/status', '/_bff/summary', '/_bff/chart', '/_bff/session', '/auth/sign-in?user=alice', '/auth/callback?code=x&state=y', '/', '/app.js', '/metrics'];
     for (const host of ['evil.example', `evil.example:${port}`, `localhost.evil.example:${port}`, `127.0.0.1.nip.io:${port}`]) {
       for (const path of paths) {
         const res = await request(example.url).get(path).set('Host', host);
@@ -29,10 +30,11 @@ describe('example app: answers only to loopback Host names (DNS rebinding)', () 
         expect(res.headers['content-type']).to.equal('application/problem+json');
         expect(res.body).to.include({ status: 421, code: 'ERR_HOST_NOT_ALLOWED' });
         expect(res.text, 'no reflected Host').not.to.include('evil');
+        // No sign-in starts: no transaction cookie, no redirect naming the rebound name as redirect URI.
+        expect(res.headers['set-cookie'], `${host} ${path}`).to.equal(undefined);
+        expect(res.headers['location']).to.equal(undefined);
       }
-      const signIn = await request(example.url).post('/_bff/session/sign-in/alice').set('Host', host).set(JSON_POST).send('{}');
-      expect(signIn.status).to.equal(421);
-      expect(signIn.headers['set-cookie']).to.equal(undefined);
+      expect((await request(example.url).post('/_bff/session/revoke').set('Host', host).set(JSON_POST).send('{}')).status).to.equal(421);
       expect((await request(example.url).post('/_bff/demo/idp-down').set('Host', host).set(JSON_POST).send('{}')).status).to.equal(421);
     }
     expect(backendLog, 'no request reached the backend').to.deep.equal([]);
@@ -46,6 +48,21 @@ describe('example app: answers only to loopback Host names (DNS rebinding)', () 
     }
     expect((await request(example.url).get('/api/whoami').set('Host', `localhost:${port}`)).status).to.equal(200);
     expect((await request(example.url).get('/').set('Host', `localhost:${port}`)).status).to.equal(200);
+  });
+
+  it('signs in on the name the browser used: the redirect URI follows the allowed Host, and the emulator has it registered', async () => {
+    for (const name of ['localhost', '[::1]']) {
+      const start = await request(example.url).get('/auth/sign-in?user=bob').set('Host', `${name}:${port}`);
+      expect(start.status).to.equal(302);
+      const authorize = new URL(start.headers['location'] as string);
+      expect(authorize.searchParams.get('redirect_uri')).to.equal(`http://${name}:${port}/auth/callback`);
+      const back = await fetch(authorize, { redirect: 'manual' });
+      expect(back.status, name).to.equal(302);
+      expect(back.headers.get('location')).to.match(new RegExp(`^http://${name.replace(/[[\]]/g, '\\$&')}:${port}/auth/callback\\?code=`));
+    }
+    // A name the BFF answers to on another port is not a registered redirect URI.
+    const start = await request(example.url).get('/auth/sign-in?user=bob').set('Host', 'bff.internal:8443');
+    expect((await fetch(start.headers['location'] as string, { redirect: 'manual' })).status).to.equal(400);
   });
 
   it('refuses malformed Host values and names that only look like an allowed one', async () => {
@@ -77,19 +94,23 @@ describe('example app: sign-in sessions are bounded (LRU)', () => {
   });
   after(() => example.close());
 
+  /** An agent holding the session cookie of a real sign-in. */
   const signIn = async (user: 'alice' | 'bob'): Promise<ReturnType<typeof request.agent>> => {
-    const agent = request.agent(example.url);
-    expect((await agent.post(`/_bff/session/sign-in/${user}`).set(JSON_POST).send('{}')).status).to.equal(200);
-    return agent;
+    const { cookie } = await signInAs(example.url, user);
+    return request.agent(example.url).set('Cookie', cookie).set('x-csrf', '1');
+  };
+  const session = async (agent: ReturnType<typeof request.agent>): Promise<{ signedIn: boolean; name: string | null }> => {
+    const { signedIn, name } = (await agent.get('/_bff/session')).body as { signedIn: boolean; name: string | null };
+    return { signedIn, name };
   };
 
   it('keeps at most maxSessions sessions: the N+1th sign-in signs out the least recently used one', async () => {
     const first = await signIn('alice');
     const second = await signIn('bob');
     // `first` is used again, so `second` becomes the least recently used.
-    expect((await first.get('/_bff/session')).body).to.deep.equal({ signedIn: true, name: 'Alice Example' });
+    expect(await session(first)).to.deep.equal({ signedIn: true, name: 'Alice Example' });
     const third = await signIn('alice');
-    expect((await second.get('/_bff/session')).body).to.deep.equal({ signedIn: false, name: null });
+    expect(await session(second)).to.deep.equal({ signedIn: false, name: null });
     expect((await second.get('/api/me')).status).to.equal(401);
     expect((await first.get('/api/me')).status).to.equal(200);
     expect((await third.get('/api/me')).status).to.equal(200);

@@ -28,7 +28,8 @@ describe('example-app config', () => {
 
   it('uses real Entra ID with a client secret when all five variables are set', () => {
     const config = loadConfig({ ...FULL, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' });
-    expect(config).to.deep.include({ mode: 'azure', backendUrl: FULL.BACKEND_URL, backendResource: 'api://orders' });
+    expect(config).to.deep.include({ mode: 'azure', backendUrl: FULL.BACKEND_URL, backendResource: 'api://orders', userScope: 'api://orders/.default' });
+    expect(loadConfig({ ...FULL, BACKEND_USER_SCOPE: 'api://orders/Orders.Read' })).to.include({ userScope: 'api://orders/Orders.Read' });
     if (config.mode !== 'azure' || config.credential.kind !== 'client-secret') throw new Error('expected client-secret');
     expect(config.credential).to.include({ tenantId: FULL.AZURE_TENANT_ID, clientId: FULL.AZURE_CLIENT_ID, authorityHost: 'https://login.microsoftonline.us' });
     expect(config.credential.clientSecret).to.equal('shhh-secret-value');
