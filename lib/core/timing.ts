@@ -110,10 +110,9 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
 
 /** Settles with `work`, or rejects with `late()` once `deadline` (ms since the epoch) has passed; the timer never holds the process open. */
 export function beforeDeadline<T>(work: Promise<T>, deadline: number, late: () => Error): Promise<T> {
-  const ms = deadline - Date.now();
-  if (ms <= 0) return Promise.reject(late());
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(late()), ms);
+    // Past the deadline, work that has already settled still wins: its callbacks run before the timer.
+    const timer = setTimeout(() => reject(late()), Math.max(0, deadline - Date.now()));
     timer.unref();
     work.then(
       (value) => {

@@ -1,18 +1,14 @@
 import type { AadBackendAuthError } from '../core/errors.js';
 import type { TokenRequester } from './client-authentication.js';
 import type { FetchedToken, TokenSource, TokenTarget } from './token-source.js';
-import { parseJsonObject } from '../core/json.js';
-import { userConsentRequired, userInteractionRequired, userTokenInvalid } from '../core/user-errors.js';
-import { sanitiseClaims } from '../http/challenge.js';
+import { userTokenInvalid } from '../core/user-errors.js';
+import { userErrorOfAnswer } from './user-errors-of-answer.js';
 
 export type ExchangeGrant = 'on-behalf-of' | 'token-exchange';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-/** Conditional Access and MFA: the user must sign in again (with the claims, when given). */
-const INTERACTION_CODES = new Set(['AADSTS50076', 'AADSTS50079', 'AADSTS50158']);
-const CONSENT_CODES = new Set(['AADSTS65001']);
 /** The assertion expired or is not yet valid at the IdP: the user token is at fault, not the gateway. */
 const ASSERTION_TIME_CODES = new Set(['AADSTS500133']);
 
@@ -63,29 +59,7 @@ export function createExchangeSource(options: ExchangeSourceOptions): TokenSourc
   };
 }
 
-/** The OAuth errors of a 4xx answer that are the user's to resolve, read before the generic mapping. */
+/** The user's errors of an exchange's 4xx answer; an expired or not-yet-valid assertion is the user token's fault. */
 function userErrorOf(status: number, body: string): AadBackendAuthError | undefined {
-  if (status < 400 || status >= 500) return undefined;
-  const answer = parseJsonObject(body);
-  if (answer === undefined) return undefined;
-  const error = typeof answer.error === 'string' ? answer.error : '';
-  const suberror = typeof answer.suberror === 'string' ? answer.suberror : '';
-  const codes = Array.isArray(answer.error_codes) ? answer.error_codes.filter((c): c is number => typeof c === 'number').map((c) => `AADSTS${c}`) : [];
-  const description = typeof answer.error_description === 'string' ? answer.error_description : '';
-  const described = description.match(/AADSTS\d+/)?.[0];
-  if (described !== undefined) codes.push(described);
-  const aadsts = codes[0];
-  const label = aadsts === undefined ? error : `${error}, ${aadsts}`;
-  if (error === 'consent_required' || suberror === 'consent_required' || codes.some((c) => CONSENT_CODES.has(c))) {
-    return userConsentRequired(`the IdP answered ${label}`);
-  }
-  const claims = sanitiseClaims(answer.claims);
-  const interaction = error === 'interaction_required' || codes.some((c) => INTERACTION_CODES.has(c)) || claims !== undefined;
-  if (interaction && (error === 'invalid_grant' || error === 'interaction_required')) {
-    return userInteractionRequired(`the IdP answered ${label}`, claims);
-  }
-  if (error === 'invalid_grant' && codes.some((c) => ASSERTION_TIME_CODES.has(c))) {
-    return userTokenInvalid(`the IdP refused it (${label})`);
-  }
-  return undefined;
+  return userErrorOfAnswer(status, body, (label, codes) => (codes.some((c) => ASSERTION_TIME_CODES.has(c)) ? userTokenInvalid(`the IdP refused it (${label})`) : undefined));
 }

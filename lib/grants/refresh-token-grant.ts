@@ -1,7 +1,5 @@
 import { AadBackendAuthError } from '../core/errors.js';
-import { userConsentRequired, userInteractionRequired } from '../core/user-errors.js';
-import { sanitiseClaims } from '../http/challenge.js';
-import { parseJsonObject } from '../core/json.js';
+import { userErrorOfAnswer } from './user-errors-of-answer.js';
 import { malformed } from './token-response.js';
 import type { TokenRequester } from './client-authentication.js';
 import type { FetchedToken } from './token-source.js';
@@ -14,9 +12,6 @@ const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
 const MAX_SCOPE_LENGTH = 4096;
 /** Printable ASCII without spaces: what a refresh token of any IdP is made of. */
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
-/** Conditional Access and MFA: the user must sign in again (with the claims, when given). */
-const INTERACTION_CODES = new Set(['AADSTS50076', 'AADSTS50079', 'AADSTS50158']);
-const CONSENT_CODES = new Set(['AADSTS65001']);
 
 /** What one redemption of a refresh token brought. Holds tokens: never logged, never serialised. */
 export interface RefreshedTokens {
@@ -92,25 +87,7 @@ function grantedScope(value: unknown): string | undefined {
   return typeof value === 'string' && value.length <= MAX_SCOPE_LENGTH && value.trim() !== '' ? value.trim() : undefined;
 }
 
-/** The OAuth errors of a 4xx answer to a refresh that are the user's to resolve; `body` is already scrubbed. */
+/** The user's errors of a refresh's 4xx answer; `invalid_grant` means the session is over. */
 function userErrorOf(status: number, body: string): AadBackendAuthError | undefined {
-  if (status < 400 || status >= 500) return undefined;
-  const answer = parseJsonObject(body);
-  if (answer === undefined) return undefined;
-  const error = typeof answer.error === 'string' ? answer.error : '';
-  const suberror = typeof answer.suberror === 'string' ? answer.suberror : '';
-  const codes = Array.isArray(answer.error_codes) ? answer.error_codes.filter((c): c is number => typeof c === 'number').map((c) => `AADSTS${c}`) : [];
-  const described = typeof answer.error_description === 'string' ? answer.error_description.match(/AADSTS\d+/)?.[0] : undefined;
-  if (described !== undefined) codes.push(described);
-  const label = codes[0] === undefined ? error.slice(0, 100) : `${error.slice(0, 100)}, ${codes[0]}`;
-  if (error === 'consent_required' || suberror === 'consent_required' || codes.some((c) => CONSENT_CODES.has(c))) {
-    return userConsentRequired(`the IdP answered ${label}`);
-  }
-  const claims = sanitiseClaims(answer.claims);
-  const interaction = error === 'interaction_required' || codes.some((c) => INTERACTION_CODES.has(c)) || claims !== undefined;
-  if (interaction && (error === 'invalid_grant' || error === 'interaction_required')) {
-    return userInteractionRequired(`the IdP answered ${label}`, claims);
-  }
-  if (error === 'invalid_grant') return sessionExpired(`the IdP refused the refresh token (${label})`);
-  return undefined;
+  return userErrorOfAnswer(status, body, (label) => sessionExpired(`the IdP refused the refresh token (${label})`));
 }

@@ -3,7 +3,7 @@ import { CACHE_TIMEOUT_MS, cacheCall } from '../../provider/cache-access.js';
 import { ProviderToken } from '../../provider/provider-token.js';
 import { retryDelayMs } from '../../provider/target-state.js';
 import { sessionExpired, type RefreshTokenGrant } from '../../grants/refresh-token-grant.js';
-import { deadlineSignal, sleep, withTimeout } from '../../core/timing.js';
+import { beforeDeadline, deadlineSignal, sleep, withTimeout } from '../../core/timing.js';
 import type { AadBackendAuthLogger, TokenCacheLock } from '../../core/types.js';
 import { refreshTokenHash, type HandOff, type SessionLedger } from './ledger.js';
 
@@ -75,7 +75,7 @@ export class SessionRedeemer {
       // A redemption of this refresh token in progress here: wait for it, even if its hand-off is already recorded.
       const inFlight = ledger.flights.get(hash) as Promise<Round> | undefined;
       if (inFlight !== undefined) {
-        const round = await beforeDeadline(inFlight, deadline);
+        const round = await beforeDeadline(inFlight, deadline, noTokenInTime);
         if (round.kind === 'moved' || round.scopeKey !== scopeKey) continue;
         if (behind) await write(round.latest);
         return round.latest.access;
@@ -98,7 +98,7 @@ export class SessionRedeemer {
       // Another request started a redemption while this one looked around: join it (at the top).
       if (ledger.flights.has(hash)) continue;
       // This request redeems; its session is written inside the flight, before anyone gets the token.
-      const round = await beforeDeadline(this.#startFlight({ refreshToken, hash, family }, scope, scopeKey, current, write), deadline);
+      const round = await beforeDeadline(this.#startFlight({ refreshToken, hash, family }, scope, scopeKey, current, write), deadline, noTokenInTime);
       if (round.kind === 'moved' || round.scopeKey !== scopeKey) continue;
       return round.latest.access;
     }
@@ -210,20 +210,3 @@ function fresher(token: ProviderToken | undefined, current: ProviderToken | unde
   return token;
 }
 
-/** Waits for a flight, but not past this request's deadline; the flight goes on for the others. */
-function beforeDeadline<T>(flight: Promise<T>, deadline: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(noTokenInTime()), Math.max(0, deadline - Date.now()));
-    timer.unref();
-    flight.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
