@@ -3,46 +3,14 @@ import type { RequestHandler } from 'express';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { once } from 'node:events';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { aadOnBehalfOf, withBackendToken, type AadOnBehalfOfMiddleware, type AadOnBehalfOfOptions } from '../../lib/index.js';
 import { startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { claimsOf, createForger, oboOptions, ORDERS_SCOPE } from '../helpers/on-behalf-of.js';
-import { close, listen } from '../helpers/servers.js';
-
-/** A `ws` backend that records the headers of every upgrade that reaches it, and every HTTP request. */
-interface Backend {
-  readonly url: string;
-  readonly upgrades: IncomingHttpHeaders[];
-  readonly requests: IncomingHttpHeaders[];
-  close(): Promise<void>;
-}
-
-async function startBackend(): Promise<Backend> {
-  const upgrades: IncomingHttpHeaders[] = [];
-  const requests: IncomingHttpHeaders[] = [];
-  const server = http.createServer((req, res) => {
-    requests.push({ ...req.headers });
-    res.end('ok');
-  });
-  const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req: IncomingMessage, socket, head) => {
-    upgrades.push({ ...req.headers });
-    wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data) => ws.send(data)));
-  });
-  const url = await listen(server);
-  return {
-    url,
-    upgrades,
-    requests,
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      await close(server);
-    },
-  };
-}
+import { close } from '../helpers/servers.js';
+import { startWsBackend, type WsBackend } from '../helpers/ws-backend.js';
 
 interface Refused {
   readonly status: number;
@@ -67,13 +35,13 @@ function connect(url: string, headers: Record<string, string>): Promise<WebSocke
 describe('withBackendToken with aadOnBehalfOf: WebSocket upgrades as the signed-in user', function () {
   this.timeout(20_000);
   let idp: EntraEmulator;
-  let backend: Backend;
+  let backend: WsBackend;
   let server: Server | undefined;
   let obo: AadOnBehalfOfMiddleware | undefined;
 
   before(async () => {
     idp = await startEntraEmulator();
-    backend = await startBackend();
+    backend = await startWsBackend();
   });
   afterEach(async () => {
     await obo?.tokenProvider.close();

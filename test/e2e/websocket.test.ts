@@ -12,36 +12,10 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { aadBackendAuth, withBackendToken, type AadBackendAuthMiddleware, type AadBackendAuthOptions } from '../../lib/index.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { close, listen } from '../helpers/servers.js';
+import { startWsBackend, type WsBackend } from '../helpers/ws-backend.js';
 
 type ExpressMajor = 4 | 5;
 type ProxyMajor = 3 | 4;
-
-/** A real `ws` backend that records the headers of every upgrade that reaches it, and echoes messages. */
-interface WsBackend {
-  readonly url: string;
-  readonly upgrades: IncomingHttpHeaders[];
-  close(): Promise<void>;
-}
-
-async function startWsBackend(): Promise<WsBackend> {
-  const upgrades: IncomingHttpHeaders[] = [];
-  const server = http.createServer((_req, res) => res.end('backend http'));
-  const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req: IncomingMessage, socket, head) => {
-    upgrades.push({ ...req.headers });
-    wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data) => ws.send(data)));
-  });
-  const url = await listen(server);
-  return {
-    url,
-    upgrades,
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-      await close(server);
-    },
-  };
-}
 
 interface WsGateway {
   readonly url: string;
