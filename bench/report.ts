@@ -186,6 +186,8 @@ export function renderReport(r: BenchResults): string {
         `is paid too. The "on fake objects" row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). ` +
         "The metrics-on row's middleware was created after an OpenTelemetry SDK `MeterProvider` (with a Prometheus reader) was registered, so it records on real instruments; the others hold the API's no-op meter. " +
         `The aadOnBehalfOf rows carry a user's bearer token (signed by the emulator) and start with every user warm: validated and exchanged once before timing; the second one takes ${h.obo.users} users in turn. ` +
+        'The aadUserToken rows are a cookie BFF: the request carries a session cookie and `x-csrf: 1`, and `req.session` holds tokens from a real sign-in at the emulator (authorization code with PKCE). ' +
+        `"Own token" forwards the session's valid access token (no \`scope\`); the other, with a \`scope\` of its own, takes ${h.session.sessions} sessions in turn, each redeemed once before timing, so the token comes from the per-(refresh-token family, scope) cache. ` +
         `Each sample is the mean of a batch of ${h.batch} calls on fresh objects; ${h.passes} passes run the tasks in turn.`,
       '',
     );
@@ -197,6 +199,8 @@ export function renderReport(r: BenchResults): string {
       '',
     );
     out.push(`aadOnBehalfOf with warm users: ${h.obo.verifications} RS256 verifications and ${h.obo.tokenRequests} token requests in ${h.obo.calls} calls (target 0 and 0).`, '');
+    const s = h.session;
+    out.push(`aadUserToken with warm sessions: ${s.tokenRequests} token requests, ${s.refreshRedemptions} refresh redemptions and ${s.sessionWrites} session writes in ${s.calls} calls (target 0, 0 and 0).`, '');
   }
 
   const mem = r.memory;
