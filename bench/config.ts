@@ -1,6 +1,6 @@
 /** Every knob of `npm run bench`, from environment variables; `BENCH_QUICK=1` is a smoke run of a few seconds per scenario. */
 
-export const SCENARIOS = ['throughput', 'obo', 'burst', 'refresh', 'memory', 'hot'] as const;
+export const SCENARIOS = ['throughput', 'obo', 'burst', 'session', 'refresh', 'memory', 'hot'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -20,6 +20,12 @@ export interface BenchConfig {
   readonly burstRequests: number;
   /** Fresh processes per gateway for the cold burst. */
   readonly burstRepeats: number;
+  /** Cookie sessions of the cold herd, each with an expired access token. */
+  readonly herdSessions: number;
+  /** Concurrent requests per session in the cold herd. */
+  readonly herdRequests: number;
+  /** Fresh gateway processes per gateway for the cold herd. */
+  readonly herdRepeats: number;
   readonly refreshSeconds: number;
   readonly refreshTokenSeconds: number;
   readonly memoryRequests: number;
@@ -62,6 +68,9 @@ export function readConfig(): BenchConfig {
     warmupSeconds: number('BENCH_WARMUP_SECONDS', quick ? 0.5 : 1, 0),
     burstRequests: number('BENCH_BURST', 1000, 1),
     burstRepeats: number('BENCH_BURST_REPEATS', quick ? 1 : 3, 1),
+    herdSessions: number('BENCH_HERD_SESSIONS', 50, 1),
+    herdRequests: number('BENCH_HERD_REQUESTS', 20, 1),
+    herdRepeats: number('BENCH_HERD_REPEATS', quick ? 1 : 3, 1),
     refreshSeconds: number('BENCH_REFRESH_SECONDS', quick ? 13 : 30, 1),
     refreshTokenSeconds: number('BENCH_REFRESH_TOKEN_SECONDS', 6, 1),
     memoryRequests: number('BENCH_MEMORY_REQUESTS', quick ? 20_000 : 200_000, 1),

@@ -5,6 +5,8 @@
 import { serve } from './ipc.js';
 import { createContender, type ContenderSpec } from './contenders.js';
 import { listen } from './servers.js';
+import type { UserTokens } from '../lib/index.js';
+import type { SessionStoreStats } from './sessions.js';
 
 export interface GatewaysArgument {
   readonly backendUrl: string;
@@ -54,6 +56,17 @@ serve(
     cpuMicros(): number {
       const { user, system } = process.cpuUsage();
       return user + system;
+    },
+    /** U: the sessions its store holds from now on, by `sid` cookie value. */
+    putSessions(args: { name: string; sessions: Record<string, UserTokens> }): void {
+      const store = contenders.find((c) => c.spec.name === args.name)?.sessions;
+      if (store === undefined) throw new Error(`${args.name} keeps no sessions`);
+      store.load(args.sessions);
+    },
+    sessionStats(args: { name: string }): SessionStoreStats {
+      const store = contenders.find((c) => c.spec.name === args.name)?.sessions;
+      if (store === undefined) throw new Error(`${args.name} keeps no sessions`);
+      return store.stats();
     },
     providerStats(): Record<string, ProviderStatsSample> {
       const result: Record<string, ProviderStatsSample> = {};

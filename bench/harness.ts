@@ -1,4 +1,6 @@
 /** What every scenario needs: the upstream child, emulators with per-gateway client ids, and pinned gateway processes. */
+import type { UserTokens } from '../lib/index.js';
+import type { RefreshTokenStats } from '../lib/testing/index.js';
 import type { ContenderSpec } from './contenders.js';
 import type { GatewaysArgument, GatewaysReady } from './gateways.js';
 import { startChild, type Child } from './ipc.js';
@@ -15,12 +17,21 @@ export interface Emulator {
   requestsFrom(clientId: string): Promise<TokenRequestRecord[]>;
   /** `count` distinct users' tokens for the audience `aud`, signed by this emulator. */
   issueUserTokens(count: number, aud: string): Promise<string[]>;
+  /** `count` of its test users signed in to `clientId`, as a BFF's session holds them (needs `users`). */
+  signIn(clientId: string, count: number): Promise<UserTokens[]>;
+  refreshTokenStats(): Promise<RefreshTokenStats>;
   close(): Promise<void>;
+}
+
+/** Sign-in users and refresh-token reuse detection, for the cookie-session scenario. */
+export interface EmulatorExtras {
+  readonly users?: number;
+  readonly reuseDetection?: boolean;
 }
 
 export interface Harness {
   readonly backendUrl: string;
-  startEmulator(clientIds: readonly string[], tokenLifetimeSeconds: number): Promise<Emulator>;
+  startEmulator(clientIds: readonly string[], tokenLifetimeSeconds: number, extras?: EmulatorExtras): Promise<Emulator>;
   startGateways(specs: readonly ContenderSpec[], nodeFlags?: readonly string[]): Promise<Child<GatewaysReady>>;
   stop(): Promise<void>;
 }
@@ -30,8 +41,8 @@ export async function startHarness(idpLatencyMs: number): Promise<Harness> {
   const { backendUrl } = upstream.ready;
   return {
     backendUrl,
-    async startEmulator(clientIds, tokenLifetimeSeconds) {
-      const request: EmulatorRequest = { clientIds, tokenLifetimeSeconds, latencyMs: idpLatencyMs };
+    async startEmulator(clientIds, tokenLifetimeSeconds, extras = {}) {
+      const request: EmulatorRequest = { clientIds, tokenLifetimeSeconds, latencyMs: idpLatencyMs, ...extras };
       const { id, url } = await upstream.call<{ id: number; url: string }>('startEmulator', request);
       return {
         url,
@@ -40,6 +51,8 @@ export async function startHarness(idpLatencyMs: number): Promise<Harness> {
           return all.filter((r) => r.clientId === clientId);
         },
         issueUserTokens: (count, aud) => upstream.call<string[]>('issueUserTokens', { id, count, aud }),
+        signIn: (clientId, count) => upstream.call<UserTokens[]>('signIn', { id, clientId, count }),
+        refreshTokenStats: () => upstream.call<RefreshTokenStats>('refreshTokenStats', { id }),
         close: () => upstream.call('closeEmulator', { id }),
       };
     },

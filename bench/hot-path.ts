@@ -17,8 +17,10 @@ import { aadBackendAuth, aadOnBehalfOf } from '../lib/index.js';
 import { userValidatorOf } from '../test/helpers/user-validator.js';
 import { startEntraEmulator } from '../lib/testing/index.js';
 import { handWrittenCache } from './hand-written.js';
+import { SESSION_CLIENT_ID, WARM_SESSIONS, warmSessions, type SessionHotPath } from './hot-sessions.js';
 import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
 import { serve } from './ipc.js';
+import { benchUsers } from './sign-in.js';
 import { median, spread } from './stats.js';
 
 /** Calls per timed batch: enough to dwarf the timer's own cost. */
@@ -57,6 +59,8 @@ export interface HotPathResult {
   readonly passes: number;
   readonly tasks: readonly HotPathTask[];
   readonly obo: OboHotPath;
+  /** aadUserToken's warm sessions: token requests, refresh redemptions and session writes during the timed calls (target 0). */
+  readonly session: SessionHotPath & { readonly calls: number };
 }
 
 /** A request as it arrives, with a user's own bearer token that the middleware must replace. */
@@ -117,7 +121,12 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
       { clientId: 'hot', clientSecret: CLIENT_SECRET },
       // The BFF's API accepts v2 tokens: aadOnBehalfOf against the emulator knows the v2 issuer only.
       { clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET, accessTokenVersion: 2 },
+      { clientId: SESSION_CLIENT_ID, clientSecret: CLIENT_SECRET },
     ],
+    // The cookie BFF's users (one more than the rotating sessions: the single warm session's),
+    // with rotation and reuse detection: a second redemption of a refresh token would revoke its family.
+    users: benchUsers(WARM_SESSIONS + 1),
+    refreshTokenReuseDetection: true,
   });
   try {
     const common = { authorityHost: emulator.url, tenantId: TENANT_ID, clientId: 'hot', clientSecret: CLIENT_SECRET, resource: RESOURCE };
@@ -137,6 +146,24 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
       await new Promise<void>((resolve, reject) => onBehalfOf(req, res, (err?: unknown) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))))));
       if (req.headers.authorization === raw[raw.length - 1]) throw new Error('aadOnBehalfOf forwarded the user token');
     }
+    // Cookie sessions (aadUserToken), signed in and warmed here, also before metrics are on.
+    const withSession = (raw: string[], attach: (req: IncomingMessage) => void): Exchange => {
+      const exchange = realExchange(raw);
+      attach(exchange.req);
+      return exchange;
+    };
+    const sessions = await warmSessions(emulator, async (handler, raw, attach) => {
+      const { req, res } = withSession(raw, attach);
+      await new Promise<void>((resolve, reject) => handler(req, res, (err?: unknown) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))))));
+      return req;
+    });
+    const sessionOf = (s: { raw: string[]; session: object }) => (): Exchange => withSession(s.raw, (req) => void Object.assign(req, { session: s.session }));
+    const oneSession = sessionOf(sessions.one);
+    const sessionTurns = sessions.many.map(sessionOf);
+    let nextSession = 0;
+    const rotatingSessions = (): Exchange => sessionTurns[nextSession++ % sessionTurns.length]!();
+    let sessionCalls = 0;
+    const sessionCounts = sessions.mark();
     let oboCalls = 0;
     const verificationsBefore = validator.verifications;
     const tokenRequestsBefore = onBehalfOf.tokenProvider.stats().tokenRequests;
@@ -195,6 +222,11 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
     };
     bench.add('aadOnBehalfOf, one warm user', timed(onBehalfOf as unknown as Handler, warmUser, false, countObo));
     bench.add(`aadOnBehalfOf, ${OBO_USERS} warm users in turn`, timed(onBehalfOf as unknown as Handler, rotatingUsers, false, countObo));
+    const countSessions = (): void => {
+      sessionCalls += BATCH;
+    };
+    bench.add('aadUserToken, one warm session (own token)', timed(sessions.ownToken, oneSession, false, countSessions));
+    bench.add(`aadUserToken, ${WARM_SESSIONS} warm sessions in turn (scope: cached per family)`, timed(sessions.scoped, rotatingSessions, false, countSessions));
     const baseline = await baselineMiddlewares(common, { authorityHost: emulator.url, tenantId: TENANT_ID, clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET, scope: `${RESOURCE}/Orders.Read` }, userHeaders);
     if (baseline !== undefined) {
       bench.add('aadBackendAuth, default (baseline)', timed(baseline.app, realExchange, false));
@@ -232,7 +264,7 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
       verifications: validator.verifications - verificationsBefore,
       tokenRequests: onBehalfOf.tokenProvider.stats().tokenRequests - tokenRequestsBefore,
     };
-    return { batch: BATCH, passes: PASSES, tasks, obo };
+    return { batch: BATCH, passes: PASSES, tasks, obo, session: { ...sessionCounts(), calls: sessionCalls } };
   } finally {
     await emulator.close();
   }

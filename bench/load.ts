@@ -12,6 +12,8 @@ export interface LoadOptions {
   readonly recordStarts?: boolean;
   /** `Authorization` header values, one per request in turn (each user's token, say). */
   readonly authorizations?: readonly string[];
+  /** Extra headers, one set per request in turn (each session's cookie, say). */
+  readonly headers?: readonly Readonly<Record<string, string>>[];
 }
 
 export interface LoadResult {
@@ -28,13 +30,13 @@ export interface LoadResult {
   readonly starts: number[];
 }
 
-/** autocannon builds each request through `setupRequest`: this one hands out the next Authorization value. */
-function rotatingAuthorization(values: readonly string[]): autocannon.Request[] {
+/** autocannon builds each request through `setupRequest`: this one hands out the next set of headers. */
+function rotatingHeaders(values: readonly Readonly<Record<string, string>>[]): autocannon.Request[] {
   let turn = 0;
   return [
     {
       setupRequest: (request: autocannon.Request) => {
-        request.headers = { ...request.headers, authorization: values[turn++ % values.length]! };
+        request.headers = { ...request.headers, ...values[turn++ % values.length]! };
         return request;
       },
     },
@@ -54,7 +56,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         sampleInt: 100,
         ...(options.amount === undefined ? { duration: options.duration ?? 1 } : { amount: options.amount }),
         timeout: 30,
-        ...(options.authorizations === undefined ? {} : { requests: rotatingAuthorization(options.authorizations) }),
+        ...(options.authorizations === undefined ? {} : { requests: rotatingHeaders(options.authorizations.map((authorization) => ({ authorization }))) }),
+        ...(options.headers === undefined ? {} : { requests: rotatingHeaders(options.headers) }),
       },
       (error: unknown, res) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(res)),
     );

@@ -20,6 +20,7 @@ const GATEWAY_LABELS: Record<string, string> = {
   C: 'C — token request on every request (seed policy)',
   D: 'D — hand-written `{ token, expiresAt }` cache',
   O: 'O — aadOnBehalfOf, a token per user',
+  U: 'U — aadUserToken, the session user\'s own token (cookie BFF)',
 };
 
 export function renderReport(r: BenchResults): string {
@@ -37,7 +38,7 @@ export function renderReport(r: BenchResults): string {
   out.push(
     `- Settings: ${c.processes} gateway process(es) × ${c.rounds} rounds × ${c.roundSeconds} s per gateway, ${c.warmupSeconds} s warm-up, ${c.connections} connections; ` +
       `IdP latency ${c.idpLatencyMs} ms; cold burst ${c.burstRequests} × ${c.burstRepeats}; refresh ${c.refreshTokenSeconds} s tokens for ${c.refreshSeconds} s; ` +
-      `memory after ${c.memoryRequests} requests; on behalf of ${c.oboUsers} users; hot path ${c.hotTimeMs} ms per task`,
+      `session herd ${c.herdSessions} sessions × ${c.herdRequests} requests × ${c.herdRepeats}; memory after ${c.memoryRequests} requests; on behalf of ${c.oboUsers} users; hot path ${c.hotTimeMs} ms per task`,
   );
   out.push(
     `- Processes: the gateways in one child process${r.pinned ? ' pinned with `taskset -c 1`' : ' (not pinned: taskset or a second core missing)'}, ` +
@@ -148,6 +149,46 @@ export function renderReport(r: BenchResults): string {
     );
   }
 
+  const herd = r.session;
+  if (herd !== undefined) {
+    out.push('## Cold session herd', '');
+    out.push(
+      `${herd.sessions} cookie sessions (real sign-ins at the emulator: authorization code with PKCE), each with an expired access token, each hit by ${herd.requestsPerSession} concurrent requests ` +
+        `(${herd.sessions * herd.requestsPerSession} requests at once, one per connection, each with its session cookie and \`x-csrf: 1\`) through a gateway process that has just started. ` +
+        `The emulator rotates refresh tokens and detects reuse: a second redemption of any refresh token would revoke that user's family. IdP latency ${c.idpLatencyMs} ms. ` +
+        `A, without auth, gets the same requests as the latency reference. Medians over ${c.herdRepeats} fresh process(es) per gateway.`,
+      '',
+    );
+    out.push(
+      table(
+        ['Gateway', '2xx answers', 'p50 ms', 'p99 ms', 'max ms', 'Failed'],
+        Object.entries(herd.gateways).map(([name, g]) => [GATEWAY_LABELS[name] ?? name, f(g.answered, 0), f(g.p50, 1), f(g.p99, 1), f(g.max, 1), String(g.failed)]),
+      ),
+      '',
+    );
+    out.push(
+      table(
+        ['U run', `Refresh redemptions (must be ${herd.sessions})`, 'Token requests', 'Families revoked (must be 0)', 'Reuse detected', 'Refused', `Session writes (must be ${herd.sessions})`, 'Sessions written twice', 'Sessions rotated', 'Sessions cleared', 'Failed'],
+        herd.runs
+          .filter((run) => run.gateway === 'U')
+          .map((run) => [
+            String(run.repeat + 1),
+            String(run.redemptions),
+            String(run.tokenRequests),
+            String(run.familiesRevoked),
+            String(run.reuseDetected),
+            String(run.refused),
+            String(run.store?.writes),
+            String(run.store?.writtenTwice),
+            String(run.store?.rotated),
+            String(run.store?.clears),
+            String(run.failed),
+          ]),
+      ),
+      '',
+    );
+  }
+
   const rf = r.refresh;
   if (rf !== undefined) {
     out.push('## Refresh boundary', '');
@@ -186,6 +227,8 @@ export function renderReport(r: BenchResults): string {
         `is paid too. The "on fake objects" row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). ` +
         "The metrics-on row's middleware was created after an OpenTelemetry SDK `MeterProvider` (with a Prometheus reader) was registered, so it records on real instruments; the others hold the API's no-op meter. " +
         `The aadOnBehalfOf rows carry a user's bearer token (signed by the emulator) and start with every user warm: validated and exchanged once before timing; the second one takes ${h.obo.users} users in turn. ` +
+        'The aadUserToken rows are a cookie BFF: the request carries a session cookie and `x-csrf: 1`, and `req.session` holds tokens from a real sign-in at the emulator (authorization code with PKCE). ' +
+        `"Own token" forwards the session's valid access token (no \`scope\`); the other, with a \`scope\` of its own, takes ${h.session.sessions} sessions in turn, each redeemed once before timing, so the token comes from the per-(refresh-token family, scope) cache. ` +
         `Each sample is the mean of a batch of ${h.batch} calls on fresh objects; ${h.passes} passes run the tasks in turn.`,
       '',
     );
@@ -197,6 +240,8 @@ export function renderReport(r: BenchResults): string {
       '',
     );
     out.push(`aadOnBehalfOf with warm users: ${h.obo.verifications} RS256 verifications and ${h.obo.tokenRequests} token requests in ${h.obo.calls} calls (target 0 and 0).`, '');
+    const s = h.session;
+    out.push(`aadUserToken with warm sessions: ${s.tokenRequests} token requests, ${s.refreshRedemptions} refresh redemptions and ${s.sessionWrites} session writes in ${s.calls} calls (target 0, 0 and 0).`, '');
   }
 
   const mem = r.memory;

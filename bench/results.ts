@@ -6,6 +6,7 @@ import type { BurstResult } from './scenarios/burst.js';
 import type { MemoryResult } from './scenarios/memory.js';
 import type { OboResult } from './scenarios/obo.js';
 import type { RefreshResult } from './scenarios/refresh.js';
+import type { HerdResult } from './scenarios/session-herd.js';
 import type { ThroughputResult } from './scenarios/throughput.js';
 
 export interface BenchResults {
@@ -22,6 +23,7 @@ export interface BenchResults {
   throughput?: ThroughputResult;
   obo?: OboResult;
   burst?: BurstResult;
+  session?: HerdResult;
   refresh?: RefreshResult;
   memory?: MemoryResult;
   hot?: HotPathResult;

@@ -16,6 +16,7 @@ import { hotPath } from './scenarios/hot.js';
 import { memory } from './scenarios/memory.js';
 import { onBehalfOf } from './scenarios/obo.js';
 import { refresh } from './scenarios/refresh.js';
+import { sessionHerd } from './scenarios/session-herd.js';
 import { throughput } from './scenarios/throughput.js';
 import { checkTargets } from './targets.js';
 
@@ -60,6 +61,9 @@ try {
         break;
       case 'burst':
         results.burst = await burst(config, harness, log);
+        break;
+      case 'session':
+        results.session = await sessionHerd(config, harness, log);
         break;
       case 'refresh':
         results.refresh = await refresh(config, harness, log);
