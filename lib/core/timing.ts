@@ -59,18 +59,18 @@ export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T>
  * `any()` can be garbage collected and then never fires (nodejs/node#57736), so a hung request would
  * hang for good. Here the unref'd timer holds the controller strongly.
  */
-export function deadlineSignal(ms: number, parent: AbortSignal): { readonly signal: AbortSignal; clear(): void } {
+export function deadlineSignal(ms: number, parent?: AbortSignal): { readonly signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
-  const onParentAbort = (): void => controller.abort(parent.reason);
+  const onParentAbort = (): void => controller.abort(parent!.reason);
   const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
   timer.unref();
-  if (parent.aborted) onParentAbort();
-  else parent.addEventListener('abort', onParentAbort, { once: true });
+  if (parent?.aborted === true) onParentAbort();
+  else parent?.addEventListener('abort', onParentAbort, { once: true });
   return {
     signal: controller.signal,
     clear() {
       clearTimeout(timer);
-      parent.removeEventListener('abort', onParentAbort);
+      parent?.removeEventListener('abort', onParentAbort);
     },
   };
 }

@@ -11,8 +11,6 @@ const LOCK_POLL_MS = 50;
 const UPDATE_WAIT_MS = 250;
 /** A chain of hand-offs longer than this is not followed: no honest session falls that far behind. */
 const MAX_HOPS = 32;
-/** A redemption is bounded by its own deadline only: no caller's leaving may abort it and lose a rotated token. */
-const NEVER = new AbortController().signal;
 
 /** The newest tokens of a session after a refresh or a hand-off. Holds tokens: never logged. */
 export interface Latest {
@@ -180,7 +178,7 @@ export class SessionRedeemer {
    */
   async #withRetries(refreshToken: string, scope: string | undefined, deadline: number): ReturnType<RefreshTokenGrant['redeem']> {
     for (let attempt = 0; ; attempt++) {
-      const timeout = deadlineSignal(Math.max(1, deadline - Date.now()), NEVER);
+      const timeout = deadlineSignal(Math.max(1, deadline - Date.now()));
       try {
         return await this.#s.grant.redeem(refreshToken, scope, timeout.signal);
       } catch (error) {
