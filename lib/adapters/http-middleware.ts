@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AadBackendAuthError } from '../core/errors.js';
-import type { Outlet, TokenGateway } from '../gateway/token-gateway.js';
+import type { IssuedToken, Outlet, TokenGateway } from '../gateway/token-gateway.js';
 import { sendProblem } from '../http/problem.js';
-import type { ProviderToken } from '../provider/provider-token.js';
-import type { TargetState } from '../provider/target-state.js';
+import { ResponseWatch } from '../http/response-watch.js';
 import type { TokenProvider } from '../core/types.js';
 import type { ErrorHandler } from '../options/types.js';
 
@@ -30,26 +29,25 @@ export function httpMiddleware(gateway: TokenGateway, tokenProvider: TokenProvid
   const { header, purgeOnStatus, logger } = gateway.rules;
   const evictOnStatus = purgeOnStatus.length > 0;
 
-  function watchBackend(res: ServerResponse, state: TargetState, token: ProviderToken): void {
-    // A closure, never a property on `res`: Express has swapped the prototype of `res`, so a new
-    // property gives every response its own hidden class (microseconds each, and slower access
-    // to `res` everywhere after). 'finish' fires once, so `on` spares the wrapper of `once`.
-    // Any such status counts, whoever wrote it: see "Security model" in the README.
-    res.on('finish', () => {
-      if (!purgeOnStatus.includes(res.statusCode)) return;
-      try {
-        gateway.backendRefused(state, token, res.statusCode, res.getHeader('www-authenticate'));
-      } catch {
-        // A claims challenge only the user can meet: the token is evicted; this response is already sent.
-      }
-    });
-  }
+  // Any such status counts, whoever wrote it: see "Security model" in the README.
+  const backend = evictOnStatus
+    ? new ResponseWatch<IssuedToken>((res, { state, token }) => {
+        const status = res.statusCode;
+        if (!purgeOnStatus.includes(status)) return;
+        try {
+          gateway.backendRefused(state, token, status, res.getHeader('www-authenticate'));
+        } catch {
+          // A claims challenge only the user can meet: the token is evicted; this response is already sent.
+        }
+      })
+    : undefined;
+  if (backend !== undefined) gateway.provider.closeSignal.addEventListener('abort', () => backend.close(), { once: true });
 
   const outlet: Outlet<ServerResponse, Next> = {
     strips: true,
-    deliver(req, res, next, state, token) {
-      req.headers[header] = token.authorization;
-      if (evictOnStatus) watchBackend(res, state, token);
+    deliver(req, headers, res, next, state, token) {
+      (headers ?? req.headers)[header] = token.authorization;
+      if (backend !== undefined) backend.watch(req, res, { state, token });
       next();
     },
     refuse(req, res, next, error: AadBackendAuthError) {

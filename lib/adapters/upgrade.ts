@@ -103,9 +103,9 @@ export function withBackendToken<S extends Duplex = Duplex>(
   const outlet: Outlet<Duplex, Buffer> = {
     strips: true,
     upgrade: true,
-    deliver(req, socket, head, _state, token) {
+    deliver(req, headers, socket, head, _state, token) {
       socket.off('error', ignoreSocketError);
-      req.headers[header] = token.authorization;
+      (headers ?? req.headers)[header] = token.authorization;
       upgradeHandler(req, socket as S, head);
     },
     refuse(_req, socket, _head, error) {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { noTokenInTime, toAadBackendAuthError, type AadBackendAuthError } from '../core/errors.js';
 import { beforeDeadline } from '../core/timing.js';
 import { insufficientClaims } from '../http/challenge.js';
@@ -43,8 +43,8 @@ export interface Outlet<A, B> {
   readonly strips: boolean;
   /** An upgrade cannot carry the anti-forgery header: its `Origin` is checked instead. @default false */
   readonly upgrade?: boolean;
-  /** Puts the token on the way to the backend. */
-  deliver(req: IncomingMessage, a: A, b: B, state: TargetState, token: ProviderToken): void;
+  /** Puts the token on the way to the backend; `headers` is `req.headers`, read once by the gateway. */
+  deliver(req: IncomingMessage, headers: IncomingHttpHeaders | undefined, a: A, b: B, state: TargetState, token: ProviderToken): void;
   /** Answers a request that gets no token; nothing is forwarded. */
   refuse(req: IncomingMessage, a: A, b: B, error: AadBackendAuthError): void;
   /** Whether the caller went away (or was answered by someone else) while the token was fetched. */
@@ -78,10 +78,12 @@ export class TokenGateway {
 
   /** Runs the flow for `req`; the outlet delivers the token or refuses. Never throws. */
   serve<A, B>(req: IncomingMessage, a: A, b: B, outlet: Outlet<A, B>): void {
+    // Read once: behind express-session every request has a hidden class of its own, so each read of `req` costs.
+    const headers = req === undefined ? undefined : req.headers;
     const guard = this.rules.antiForgery;
-    if (guard !== undefined && req !== undefined) {
+    if (guard !== undefined && headers !== undefined) {
       // Before the pick: a forged request must not even read the session.
-      const forged = outlet.upgrade === true ? originRefusal(req, guard) : headerRefusal(req, guard);
+      const forged = outlet.upgrade === true ? originRefusal(headers, guard) : headerRefusal(headers, guard);
       if (forged !== undefined) {
         outlet.refuse(req, a, b, forged);
         return;
@@ -95,20 +97,20 @@ export class TokenGateway {
       failure = toAadBackendAuthError(error);
     }
     // After the pick: it may read the user's own token, which never reaches the backend.
-    if (outlet.strips) stripClientCredentials(req, this.rules.removeHeaders);
+    if (outlet.strips && headers !== undefined) stripClientCredentials(req, headers, this.rules.removeHeaders);
     if (picked === undefined) {
       outlet.refuse(req, a, b, failure!);
       return;
     }
     if (!(picked instanceof Promise)) {
-      this.#obtain(req, a, b, picked, outlet, undefined);
+      this.#obtain(req, headers, a, b, picked, outlet, undefined);
       return;
     }
     // The pick took time (a new user token, validated): the token wait gets only what is left of timeoutMs.
     const deadline = Date.now() + this.rules.timeoutMs;
     picked.then(
       (state) => {
-        if (!outlet.gone(a)) this.#obtain(req, a, b, state, outlet, deadline);
+        if (!outlet.gone(a)) this.#obtain(req, headers, a, b, state, outlet, deadline);
       },
       (error: unknown) => outlet.refuse(req, a, b, toAadBackendAuthError(error)),
     ).catch((error: unknown) => outlet.crashed(a, b, error));
@@ -143,14 +145,14 @@ export class TokenGateway {
     return this.provider.evictRejected(state, token, this.rules.purgeCooldownMs);
   }
 
-  #obtain<A, B>(req: IncomingMessage, a: A, b: B, state: TargetState, outlet: Outlet<A, B>, deadline: number | undefined): void {
+  #obtain<A, B>(req: IncomingMessage, headers: IncomingHttpHeaders | undefined, a: A, b: B, state: TargetState, outlet: Outlet<A, B>, deadline: number | undefined): void {
     if (this.subject.obtain !== undefined) {
-      this.#obtainFromSubject(req, a, b, state, outlet);
+      this.#obtainFromSubject(req, headers, a, b, state, outlet);
       return;
     }
     const cached = this.provider.cachedToken(state);
     if (cached !== undefined) {
-      outlet.deliver(req, a, b, state, cached);
+      outlet.deliver(req, headers, a, b, state, cached);
       return;
     }
     const acquired = this.provider.acquireToken(state);
@@ -164,14 +166,14 @@ export class TokenGateway {
           outlet.refuse(req, a, b, toAadBackendAuthError(error));
           return;
         }
-        outlet.deliver(req, a, b, state, usable);
+        outlet.deliver(req, headers, a, b, state, usable);
       },
       (error: unknown) => outlet.refuse(req, a, b, toAadBackendAuthError(error)),
     ).catch((error: unknown) => outlet.crashed(a, b, error));
   }
 
   /** A subject that obtains its own tokens (a cookie session): what it gives is delivered as it is. */
-  #obtainFromSubject<A, B>(req: IncomingMessage, a: A, b: B, state: TargetState, outlet: Outlet<A, B>): void {
+  #obtainFromSubject<A, B>(req: IncomingMessage, headers: IncomingHttpHeaders | undefined, a: A, b: B, state: TargetState, outlet: Outlet<A, B>): void {
     let obtained: ProviderToken | Promise<ProviderToken>;
     try {
       obtained = this.subject.obtain!(req, state);
@@ -180,12 +182,12 @@ export class TokenGateway {
       return;
     }
     if (!(obtained instanceof Promise)) {
-      outlet.deliver(req, a, b, state, obtained);
+      outlet.deliver(req, headers, a, b, state, obtained);
       return;
     }
     obtained.then(
       (token) => {
-        if (!outlet.gone(a)) outlet.deliver(req, a, b, state, token);
+        if (!outlet.gone(a)) outlet.deliver(req, headers, a, b, state, token);
       },
       (error: unknown) => outlet.refuse(req, a, b, toAadBackendAuthError(error)),
     ).catch((error: unknown) => outlet.crashed(a, b, error));
@@ -198,7 +200,7 @@ type Reject = (error: AadBackendAuthError) => void;
 /** Client calls: the token comes back as a promise; the incoming request is left as it is. */
 const CLIENT_OUTLET: Outlet<Resolve, Reject> = {
   strips: false,
-  deliver: (_req, resolve, _reject, state, token) => resolve({ state, token }),
+  deliver: (_req, _headers, resolve, _reject, state, token) => resolve({ state, token }),
   refuse: (_req, _resolve, reject, error) => reject(error),
   gone: () => false,
   crashed: (_resolve, reject, error) => reject(toAadBackendAuthError(error)),

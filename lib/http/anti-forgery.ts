@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { AadBackendAuthError, invalidOption } from '../core/errors.js';
 import { HEADER_NAME } from '../core/validation.js';
 
@@ -72,16 +72,16 @@ function parseOrigins(value: unknown, fail: (option: string, problem: string) =>
   return origins;
 }
 
-/** `ERR_ANTIFORGERY` for an HTTP request without the header set to exactly the value; `undefined` when it has it. */
-export function headerRefusal(req: IncomingMessage, rule: AntiForgeryRule): AadBackendAuthError | undefined {
-  const got = req.headers[rule.header];
+/** `ERR_ANTIFORGERY` for an HTTP request whose `headers` lack the header set to exactly the value; `undefined` when they have it. */
+export function headerRefusal(headers: IncomingHttpHeaders, rule: AntiForgeryRule): AadBackendAuthError | undefined {
+  const got = headers[rule.header];
   if (got === rule.value) return undefined;
   return new AadBackendAuthError('ERR_ANTIFORGERY', `The request lacks the anti-forgery header "${rule.header}"`);
 }
 
 /** `ERR_ANTIFORGERY` for an upgrade whose `Origin` is missing or not allowed; `undefined` when allowed. */
-export function originRefusal(req: IncomingMessage, rule: AntiForgeryRule): AadBackendAuthError | undefined {
-  const origin = req.headers.origin;
+export function originRefusal(headers: IncomingHttpHeaders, rule: AntiForgeryRule): AadBackendAuthError | undefined {
+  const origin = headers.origin;
   if (origin !== undefined && rule.allowedOrigins?.has(origin.toLowerCase()) === true) return undefined;
   return new AadBackendAuthError('ERR_ANTIFORGERY', 'The upgrade does not come from an allowed origin');
 }

@@ -1,13 +1,17 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { withoutAccessToken } from './url-token.js';
 
 /**
  * Removes the client's own credentials before a request is forwarded: the `removeHeaders`
- * (which always name `authorization` and the token header) and any `access_token` query parameter.
+ * (which always name `authorization` and the token header) from `headers` (`req.headers`, read
+ * once by the caller) and any `access_token` query parameter.
  */
-export function stripClientCredentials(req: IncomingMessage, removeHeaders: readonly string[]): void {
-  const headers = req.headers;
-  for (let i = 0; i < removeHeaders.length; i++) delete headers[removeHeaders[i]!];
+export function stripClientCredentials(req: IncomingMessage, headers: IncomingHttpHeaders, removeHeaders: readonly string[]): void {
+  for (let i = 0; i < removeHeaders.length; i++) {
+    const name = removeHeaders[i]!;
+    // `delete` is a runtime call even for an absent header; a load is not.
+    if (headers[name] !== undefined) delete headers[name];
+  }
   const url = req.url;
   if (url !== undefined && url.includes('?')) stripTokenFromUrls(req as IncomingMessage & { originalUrl?: string });
 }

@@ -145,6 +145,11 @@ export class AadTokenProvider implements TokenProvider {
     return providerHealth(this.#targets.all(), this.#closing.signal.aborted, this.#counters.lastErrorCode);
   }
 
+  /** Aborted when this provider is closed: what its entry points hold for it can be let go. */
+  get closeSignal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
   /** Stops this provider: its waiting callers get `ERR_CLOSED`; flights other providers follow go on. */
   async close(): Promise<void> {
     this.#closing.abort();
