@@ -42,7 +42,8 @@ export class RefreshTokenStore {
   }
 
   issue(grant: RefreshGrant): string {
-    const token = `1.${randomBytes(48).toString('base64url')}`;
+    // As long as Entra's (about a kilobyte): what a BFF stores, and hashes, is then as large as in production.
+    const token = `1.A${randomBytes(768).toString('base64url')}`;
     const issuedAt = Date.now();
     this.#tokens.set(token, { ...grant, family: grant.family ?? randomUUID(), issuedAt, expiresAt: issuedAt + this.#policy.lifetimeSeconds * 1000, state: 'active' });
     this.#stats.issued++;

@@ -116,6 +116,19 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     expect(idp.calls).to.have.length(1);
   });
 
+  it('two refresh tokens that end alike are two families: each session redeems its own and gets its own token', async () => {
+    // The middleware finds a refresh token by its last characters; the whole token must still decide.
+    const tail = 'T'.repeat(200);
+    const sessions = testSessions();
+    sessions.store.set('alice', idp.signIn('alice', undefined, `alice-${tail}`));
+    sessions.store.set('bob', idp.signIn('bob', undefined, `bob-${tail}`));
+    const gateway = await start(sessions, { scope: 'api://orders/Orders.Read' });
+    expect((await call(gateway, 'alice')).status).to.equal(200);
+    expect((await call(gateway, 'bob')).status).to.equal(200);
+    expect(idp.calls.map((c) => c.refreshToken)).to.deep.equal([`alice-${tail}`, `bob-${tail}`]);
+    expect(forwarded()).to.deep.equal([`Bearer ${idp.issued[0]!.token}`, `Bearer ${idp.issued[1]!.token}`]);
+  });
+
   it('without a scope, the grant is sent without one', async () => {
     const sessions = testSessions();
     sessions.store.set('s1', { refreshToken: idp.signIn('alice').refreshToken });

@@ -42,7 +42,8 @@ export interface RefreshIdp {
   /** Access tokens issued, newest last, with their scope. */
   readonly issued: { token: string; scope: string | undefined }[];
   /** Signs a user in: a fresh family. */
-  signIn(user: string, scope?: string): { refreshToken: string; accessToken: string; expiresAt: number; scope: string };
+  /** Signs `user` in; `refreshToken` chooses the text of the first refresh token (for tests of look-alike tokens). */
+  signIn(user: string, scope?: string, refreshToken?: string): { refreshToken: string; accessToken: string; expiresAt: number; scope: string };
   /** Revokes every family of a user (an admin's "revoke sessions"). */
   revoke(user: string): void;
   /** The next `count` token requests get this status (503 with Retry-After: 1, or 500). */
@@ -66,8 +67,8 @@ export async function startRefreshIdp(initial: RefreshIdpOptions = {}): Promise<
   let failures: { count: number; status: number } = { count: 0, status: 503 };
   let rejection: Record<string, unknown> | undefined;
 
-  const mint = (family: string): string => {
-    const refresh = token('rt');
+  const mint = (family: string, text?: string): string => {
+    const refresh = text ?? token('rt');
     refreshTokens.set(refresh, { family, used: false });
     return refresh;
   };
@@ -130,11 +131,11 @@ export async function startRefreshIdp(initial: RefreshIdpOptions = {}): Promise<
     get revokedFamilies() {
       return revokedFamilies;
     },
-    signIn(user, scope = 'openid profile offline_access User.Read') {
+    signIn(user, scope = 'openid profile offline_access User.Read', refreshToken) {
       const id = randomBytes(8).toString('hex');
       families.set(id, { user, revoked: false });
       const accessToken = token('at');
-      return { refreshToken: mint(id), accessToken, expiresAt: Date.now() + 3600_000, scope };
+      return { refreshToken: mint(id, refreshToken), accessToken, expiresAt: Date.now() + 3600_000, scope };
     },
     revoke(user) {
       for (const family of families.values()) if (family.user === user) revokeFamily(family);

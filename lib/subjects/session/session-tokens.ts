@@ -17,7 +17,8 @@ export function ownToken(tokens: UserTokens, state: TargetState, now: number): P
   const { accessToken, expiresAt } = tokens;
   if (typeof accessToken !== 'string' || typeof expiresAt !== 'number' || !(now < expiresAt - OWN_TOKEN_MARGIN_MS)) return undefined;
   const held = state.token;
-  if (held !== undefined && held.token === accessToken && held.expiresOnTimestamp === Math.floor(expiresAt)) return held;
+  // The number first: the session's token is a new copy on each request, compared character by character.
+  if (held !== undefined && held.expiresOnTimestamp === Math.floor(expiresAt) && held.token === accessToken) return held;
   if (accessToken === state.evictedToken) return undefined;
   const useUntil = expiresAt - OWN_TOKEN_MARGIN_MS;
   const own = ProviderToken.fromStored({ token: accessToken, expiresOnTimestamp: expiresAt, refreshAfterTimestamp: useUntil, useUntilTimestamp: useUntil }, now);
