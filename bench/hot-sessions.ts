@@ -50,11 +50,11 @@ export interface WarmSessions {
 
 /**
  * Signs the users in, creates both middlewares and warms them: `call(handler, raw, session)`
- * runs one request through a handler and resolves when it called next().
+ * runs one request of that session through a handler and resolves when it called next().
  */
 export async function warmSessions(
   emulator: EntraEmulator,
-  call: (handler: Handler, raw: string[], attach: (req: IncomingMessage) => void) => Promise<IncomingMessage>,
+  call: (handler: Handler, raw: string[], session: SessionData) => Promise<IncomingMessage>,
 ): Promise<WarmSessions> {
   let writes = 0;
   const session = {
@@ -72,13 +72,12 @@ export async function warmSessions(
   const many = await Promise.all(
     Array.from({ length: WARM_SESSIONS }, async (_, i) => ({ raw: rawHeaders(i), session: { tokens: await signIn(emulator, client, benchUser(i)) } })),
   );
-  const attach = (data: SessionData) => (req: IncomingMessage) => void ((req as SessionRequest).session = data);
-  const first = await call(ownToken, one.raw, attach(one.session));
+  const first = await call(ownToken, one.raw, one.session);
   if (first.headers.authorization !== `Bearer ${one.session.tokens.accessToken}`) throw new Error('aadUserToken did not forward the session\'s own token');
   const redeemedBefore = emulator.refreshTokenStats.redeemed;
   for (const s of many) {
     const before = s.session.tokens.refreshToken;
-    await call(scoped, s.raw, attach(s.session));
+    await call(scoped, s.raw, s.session);
     if (s.session.tokens.refreshToken === before) throw new Error('the scoped warm-up did not rotate the refresh token');
   }
   if (emulator.refreshTokenStats.redeemed - redeemedBefore !== WARM_SESSIONS) throw new Error('expected one redemption per warm session');

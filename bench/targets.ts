@@ -1,4 +1,5 @@
 /** The issue's targets, judged from the numbers: met or not met, never rounded in B's favour. */
+import type { HotPathTask } from './hot-path.js';
 import type { BenchResults } from './results.js';
 
 export type Verdict = 'met' | 'not met' | 'not measured';
@@ -76,15 +77,15 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     });
   }
 
-  const hot = r.hot?.tasks.filter((t) => t.name.startsWith('aadBackendAuth'));
+  const hot = r.hot?.tasks.filter((t) => t.name.startsWith('aadBackendAuth') && t.aboveFloorNs !== undefined && !t.name.endsWith('(baseline)'));
+  const hotTarget = 'hot path < 1 µs per call above the floor';
   if (hot === undefined || hot.length === 0) {
-    checks.push({ target: 'hot path < 1 µs per call', measured: '—', verdict: 'not measured' });
+    checks.push({ target: hotTarget, measured: '—', verdict: 'not measured' });
   } else {
-    const slowest = Math.max(...hot.map((t) => t.medianNs));
     checks.push({
-      target: 'hot path < 1 µs per call',
-      measured: hot.map((t) => `${t.name.replace('aadBackendAuth, ', '')}: ${f(t.medianNs, 0)} ns`).join('; '),
-      verdict: slowest < 1000 ? 'met' : 'not met',
+      target: hotTarget,
+      measured: hot.map((t) => `${t.name.replace('aadBackendAuth, ', '')}: ${aboveFloor(t)}`).join('; '),
+      verdict: Math.max(...hot.map((t) => t.aboveFloorNs!)) < 1000 ? 'met' : 'not met',
     });
   }
   checks.push(...onBehalfOfTargets(r));
@@ -92,21 +93,27 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   return checks;
 }
 
+/** What a hot-path task adds to its floor, and what it costs in all. */
+function aboveFloor(t: HotPathTask): string {
+  return `${f(t.aboveFloorNs!, 0)} ns above the floor (passes ${f(t.aboveFloorMinNs!, 0)} to ${f(t.aboveFloorMaxNs!, 0)}; ${f(t.medianNs, 0)} ns in all)`;
+}
+
 /** Issue 21: a warm cookie session costs under 1 µs and no IdP call; a cold herd redeems once per session. */
 function sessionTargets(r: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const warm = r.hot?.tasks.filter((t) => t.name.startsWith('aadUserToken')) ?? [];
+  const warm = r.hot?.tasks.filter((t) => t.name.startsWith('aadUserToken') && t.aboveFloorNs !== undefined) ?? [];
   const counts = r.hot?.session;
+  const warmTarget = 'aadUserToken: warm session < 1 µs per call above the floor, no token request';
   if (warm.length === 0 || counts === undefined) {
-    checks.push({ target: 'aadUserToken: warm session < 1 µs per call, no token request', measured: '—', verdict: 'not measured' });
+    checks.push({ target: warmTarget, measured: '—', verdict: 'not measured' });
   } else {
-    const slowest = Math.max(...warm.map((t) => t.medianNs));
-    const app = r.hot?.tasks.find((t) => t.name === 'aadBackendAuth, default (purgeOnStatus [401])');
+    const slowest = Math.max(...warm.map((t) => t.aboveFloorNs!));
+    const floor = r.hot?.tasks.find((t) => t.name === warm[0]!.floor);
     checks.push({
-      target: 'aadUserToken: warm session < 1 µs per call, no token request',
+      target: warmTarget,
       measured:
-        `${warm.map((t) => `${t.name.replace('aadUserToken, ', '')}: ${f(t.medianNs, 0)} ns`).join('; ')}` +
-        `${app === undefined ? '' : ` (aadBackendAuth in the same passes: ${f(app.medianNs, 0)} ns)`}; ` +
+        `${warm.map((t) => `${t.name.replace('aadUserToken, ', '')}: ${aboveFloor(t)}`).join('; ')}` +
+        `${floor === undefined ? '' : ` (the floor on the same cookie-session requests: ${f(floor.medianNs, 0)} ns)`}; ` +
         `${counts.tokenRequests} token requests, ${counts.refreshRedemptions} refresh redemptions, ${counts.sessionWrites} session writes in ${counts.calls} calls`,
       verdict: slowest < 1000 && counts.tokenRequests === 0 && counts.refreshRedemptions === 0 ? 'met' : 'not met',
     });
