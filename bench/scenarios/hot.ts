@@ -6,8 +6,7 @@ import { startChild } from '../ipc.js';
 
 export async function hotPath(config: BenchConfig, log: (line: string) => void): Promise<HotPathResult> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  // --expose-gc: each batch starts on an empty young generation (see bench/hot-path.ts).
-  const child = await startChild<null>('./hot-path.ts', GATEWAY_CPU, null, ['--expose-gc', ...profile]);
+  const child = await startChild<null>('./hot-path.ts', GATEWAY_CPU, null, profile);
   try {
     const result = await child.call<HotPathResult>('run', { timeMs: config.hotTimeMs });
     for (const task of result.tasks) log(`  hot path ${task.name}: ${task.medianNs.toFixed(0)} ns/call (passes ${task.passMinNs.toFixed(0)}–${task.passMaxNs.toFixed(0)}, fastest batch ${task.minNs.toFixed(0)})`);
