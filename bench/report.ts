@@ -231,9 +231,9 @@ export function renderReport(r: BenchResults): string {
         `The "on fake objects" row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). ` +
         "The metrics-on row's middleware was created after an OpenTelemetry SDK `MeterProvider` (with a Prometheus reader) was registered, so it records on real instruments; the others hold the API's no-op meter. " +
         `The aadOnBehalfOf rows carry a user's bearer token (signed by the emulator) and start with every user warm: validated and exchanged once before timing; the second one takes ${h.obo.users} users in turn. ` +
-        'The aadUserToken rows are a cookie BFF: the request carries a session cookie and `x-csrf: 1`, and a step before the middleware sets what express-session sets (`req.sessionStore`, `req.sessionID`, `req.session`), with tokens from a real sign-in at the emulator (authorization code with PKCE). ' +
+        'The aadUserToken rows are a cookie BFF: the request carries a session cookie and `x-csrf: 1`, and a step before the middleware sets what express-session sets (`req.sessionStore`, `req.sessionID`, `req.session`), with tokens from a real sign-in at the emulator (authorization code with PKCE), parsed from the stored session just before each call as express-session does, so each request has its own copy of the tokens. ' +
         `"Own token" forwards the session's valid access token (no \`scope\`); the other, with a \`scope\` of its own, takes ${h.session.sessions} sessions in turn, each redeemed once before timing, so the token comes from the per-(refresh-token family, scope) cache. ` +
-        `Each sample is the mean of a batch of ${h.batch} calls on fresh objects; ${h.passes} passes run the tasks in turn.`,
+        `Each call is timed on its own, right after its objects were built (warm in the CPU's cache, as Express leaves them); each sample is the mean of ${h.batch} such calls on fresh objects; ${h.passes} passes run the tasks in turn.`,
       '',
     );
     out.push(
