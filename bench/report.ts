@@ -224,8 +224,8 @@ export function renderReport(r: BenchResults): string {
       'tinybench, the middleware called directly with a cached token on real node:http objects that a real Express 4 app has handed over ' +
         "(its router, `expressInit` and query parser ran on them): an IncomingMessage with parsed headers, including an inbound Authorization to replace, " +
         "and a ServerResponse with the server's own 'finish' listener, which publishes on Node's `http.server.response.finish` channel as the server's does. " +
-        "Express adds properties after swapping the prototypes (`res.locals`; express-session adds `req.session`), so those objects each have a hidden class of their own " +
-        "and every property read on them misses its inline cache: the floor rows measure that on the same objects, with the least a middleware that replaces the header does " +
+        "Express adds `res.locals` after swapping the response's prototype (and express-session adds `req.session` after the request's), so each response, and each request behind express-session, " +
+        "has a hidden class of its own and every property read on it misses its inline cache: the floor rows measure that on the same objects, with the least a middleware that replaces the header does " +
         "(one read of `req.headers`, the header set, `next()`, and 'finish'). Each task's cost above its floor is its median minus the floor's median in the same pass. " +
         "'finish' is emitted after each call so that what the middleware armed on it is paid too. " +
         `The "on fake objects" row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). ` +
