@@ -11,7 +11,8 @@ export class TargetMap {
 
   constructor(select: TargetSelector, maxKeys: number) {
     this.#select = select;
-    if (typeof select === 'function') this.#lru = new LRUCache({ max: maxKeys });
+    // A state let go is marked, so that a subject keeping one for its user asks again rather than use an orphan.
+    if (typeof select === 'function') this.#lru = new LRUCache({ max: maxKeys, dispose: (state) => void (state.retired = true) });
     else this.#fixed = newTargetState(select);
   }
 

@@ -34,6 +34,8 @@ export interface TargetState {
   lastEvictionAt: number;
   /** A backend's claims challenge: the next token request (one only) carries it and skips the cache. */
   pendingClaims: PendingClaims | undefined;
+  /** Its provider let it go (an LRU eviction, or `close()`): whoever kept it must ask the provider again. */
+  retired: boolean;
 }
 
 export interface PendingClaims {
@@ -54,6 +56,7 @@ export function newTargetState(target: TokenTarget): TargetState {
     evictedToken: undefined,
     lastEvictionAt: -Infinity,
     pendingClaims: undefined,
+    retired: false,
   };
 }
 

@@ -38,7 +38,14 @@ interface Known {
   readonly hash: string;
   readonly family: string;
   readonly target: TokenTarget;
+  /** The provider's state for the target, kept until the provider lets it go: a warm session skips the provider's LRU. */
+  state: TargetState | undefined;
+  /** When the state's place in the provider's LRU is next renewed, so that a busy session's state is not the one let go. */
+  touchAfter: number;
 }
+
+/** How often a warm session renews its state's place in the provider's LRU. */
+const TOUCH_EVERY_MS = 1000;
 
 /** What `pick` read for a request, for `obtain`. */
 interface Seen {
@@ -123,7 +130,7 @@ export class SessionSubject implements Subject {
       known = typeof refreshToken === 'string' ? this.#known.get(knownKey(refreshToken)) : undefined;
       if (known !== undefined && known.refreshToken !== refreshToken) known = undefined;
     }
-    return known === undefined ? undefined : this.#provider.stateForTarget(known.target);
+    return known === undefined ? undefined : this.#stateOf(known);
   }
 
   /** The session's own token while usable; the family's token; or a refresh on this request. */
@@ -138,6 +145,10 @@ export class SessionSubject implements Subject {
     if (seen === undefined) throw userTokenMissing('the request was not read from a session');
     if (this.#closed) throw closedError();
     const now = Date.now();
+    if (now >= seen.known.touchAfter) {
+      seen.known.touchAfter = now + TOUCH_EVERY_MS;
+      this.#provider.stateForTarget(seen.known.target);
+    }
     // A session copy behind a rotation this process made takes the newest tokens and writes them.
     const { ledger } = this.#s;
     if (ledger.handOffHere(seen.known.hash) && !ledger.flights.has(seen.known.hash)) return this.#adopt(req!, seen, state);
@@ -184,7 +195,7 @@ export class SessionSubject implements Subject {
       if (refreshToken.length > MAX_REFRESH_TOKEN_LENGTH || !PRINTABLE.test(refreshToken)) throw userTokenMissing('the session holds no usable refresh token');
       const hash = refreshTokenHash(refreshToken);
       const family = this.#s.ledger.familyHere(hash) ?? hash;
-      known = { refreshToken, hash, family, target: this.#s.targetFor(family) };
+      known = { refreshToken, hash, family, target: this.#s.targetFor(family), state: undefined, touchAfter: 0 };
       this.#known.set(key, known);
     }
     // A refresh token the IdP refused is never tried again.
@@ -196,7 +207,13 @@ export class SessionSubject implements Subject {
     } else {
       this.#requests.set(req, seen);
     }
-    return this.#provider.stateForTarget(known.target);
+    return this.#stateOf(known);
+  }
+
+  #stateOf(known: Known): TargetState {
+    let state = known.state;
+    if (state === undefined || state.retired) known.state = state = this.#provider.stateForTarget(known.target);
+    return state;
   }
 
   #forwardsOwn(tokens: UserTokens): boolean {
