@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { LRUCache } from 'lru-cache';
 import { AadBackendAuthError, closedError } from '../core/errors.js';
 import type { Subject } from './subject.js';
 import { userInteractionRequired, userTokenMissing } from '../core/user-errors.js';
@@ -9,6 +8,7 @@ import { sessionExpired } from '../grants/refresh-token-grant.js';
 import type { TokenTarget } from '../grants/token-source.js';
 import type { AadTokenProvider } from '../provider/token-provider.js';
 import type { AadBackendAuthLogger } from '../core/types.js';
+import { KnownRefreshTokens, TOUCH_EVERY_MS, type Known } from './session/known-tokens.js';
 import { refreshTokenHash, type SessionLedger } from './session/ledger.js';
 import type { Latest, SessionRedeemer } from './session/redeem.js';
 import { clearSession, nextTokens, ownToken, writeSession } from './session/session-tokens.js';
@@ -16,36 +16,6 @@ import type { UserTokens, UserTokenSession } from './session/types.js';
 
 const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
 const PRINTABLE = /^[\x21-\x7e]+$/;
-
-/**
- * How `#known` finds a refresh token: a number from its length and last 32 characters. A session
- * store hands each request a new copy of the token, and V8 hashes a new 1 KB string in microseconds;
- * this costs nanoseconds. The entry's token is compared whole, so two tokens that share a key are
- * never taken for one another (they only take turns in the entry).
- */
-const KEY_CHARACTERS = 32;
-
-function knownKey(refreshToken: string): number {
-  const length = refreshToken.length;
-  let key = length ^ 0x811c9dc5;
-  for (let i = Math.max(0, length - KEY_CHARACTERS); i < length; i++) key = Math.imul(key ^ refreshToken.charCodeAt(i), 0x01000193);
-  return key;
-}
-
-/** A refresh token this middleware has seen: the token, its hash, and the target of its family for the scope. */
-interface Known {
-  readonly refreshToken: string;
-  readonly hash: string;
-  readonly family: string;
-  readonly target: TokenTarget;
-  /** The provider's state for the target, kept until the provider lets it go: a warm session skips the provider's LRU. */
-  state: TargetState | undefined;
-  /** When the state's place in the provider's LRU is next renewed, so that a busy session's state is not the one let go. */
-  touchAfter: number;
-}
-
-/** How often a warm session renews its state's place in the provider's LRU. */
-const TOUCH_EVERY_MS = 1000;
 
 /** What `pick` read for a request, for `obtain`. */
 interface Seen {
@@ -80,7 +50,7 @@ export class SessionSubject implements Subject {
   readonly needsRequest = true;
   readonly #provider: AadTokenProvider;
   readonly #s: SessionSubjectSettings;
-  readonly #known: LRUCache<number, Known>;
+  readonly #known: KnownRefreshTokens;
   /** What an asynchronous `pick` read, for `obtain`, which the gateway calls later. */
   readonly #requests = new WeakMap<IncomingMessage, Seen>();
   /**
@@ -94,7 +64,7 @@ export class SessionSubject implements Subject {
   constructor(provider: AadTokenProvider, settings: SessionSubjectSettings) {
     this.#provider = provider;
     this.#s = settings;
-    this.#known = new LRUCache({ max: settings.maxUsers });
+    this.#known = new KnownRefreshTokens(settings.maxUsers);
   }
 
   /** Reads the session; synchronous when `session.get` is. */
@@ -127,8 +97,7 @@ export class SessionSubject implements Subject {
         return undefined;
       }
       const refreshToken = tokens instanceof Promise ? undefined : (tokens as UserTokens | undefined)?.refreshToken;
-      known = typeof refreshToken === 'string' ? this.#known.get(knownKey(refreshToken)) : undefined;
-      if (known !== undefined && known.refreshToken !== refreshToken) known = undefined;
+      known = typeof refreshToken === 'string' ? this.#known.find(refreshToken) : undefined;
     }
     return known === undefined ? undefined : this.#stateOf(known);
   }
@@ -188,15 +157,14 @@ export class SessionSubject implements Subject {
     const tokens = value as UserTokens | undefined;
     const refreshToken = tokens?.refreshToken;
     if (typeof refreshToken !== 'string' || refreshToken === '') throw userTokenMissing('the session holds no refresh token');
-    const key = knownKey(refreshToken);
-    let known = this.#known.get(key);
-    if (known === undefined || known.refreshToken !== refreshToken) {
+    let known = this.#known.find(refreshToken);
+    if (known === undefined) {
       // Checked once per refresh token, not per request: a long token makes the check cost microseconds.
       if (refreshToken.length > MAX_REFRESH_TOKEN_LENGTH || !PRINTABLE.test(refreshToken)) throw userTokenMissing('the session holds no usable refresh token');
       const hash = refreshTokenHash(refreshToken);
       const family = this.#s.ledger.familyHere(hash) ?? hash;
       known = { refreshToken, hash, family, target: this.#s.targetFor(family), state: undefined, touchAfter: 0 };
-      this.#known.set(key, known);
+      this.#known.add(known);
     }
     // A refresh token the IdP refused is never tried again.
     if (this.#s.ledger.isDeadHere(known.hash)) return this.#expired(req, sessionExpired('the IdP refused this refresh token before'));
