@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import http, { type IncomingMessage, type Server } from 'node:http';
 import { createAuthFetch } from '../../lib/index.js';
 import { aadUserToken } from '../../lib/adapters/user-token.js';
-import { IDP_CLIENT_ID, IDP_CLIENT_SECRET, startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
+import { startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
 import { close, listen } from '../helpers/servers.js';
 import { testSessions } from '../helpers/session-store.js';
 
@@ -41,7 +41,7 @@ describe('createAuthFetch with aadUserToken: the session user, from your own cod
     const sessions = testSessions();
     const signedIn = idp.signIn('alice');
     sessions.store.set('s1', signedIn);
-    const auth = aadUserToken({ tokenUrl: idp.tokenUrl, clientId: IDP_CLIENT_ID, clientSecret: IDP_CLIENT_SECRET, session: sessions });
+    const auth = aadUserToken(idp.userTokenOptions(sessions));
     const authFetch = createAuthFetch(auth);
     const req = requestOf({ 'x-session': 's1', 'x-csrf': '1' });
 
@@ -65,7 +65,7 @@ describe('createAuthFetch with aadUserToken: the session user, from your own cod
   it('applies the anti-forgery rule to the incoming request, and needs the request', async () => {
     const sessions = testSessions();
     sessions.store.set('s1', idp.signIn('bob'));
-    const auth = aadUserToken({ tokenUrl: idp.tokenUrl, clientId: IDP_CLIENT_ID, clientSecret: IDP_CLIENT_SECRET, session: sessions });
+    const auth = aadUserToken(idp.userTokenOptions(sessions));
     const authFetch = createAuthFetch(auth);
     const forged = await authFetch.for(requestOf({ 'x-session': 's1' }))(`${backend.url}/a`).catch((error: unknown) => error);
     expect(forged).to.include({ code: 'ERR_ANTIFORGERY' });

@@ -8,7 +8,7 @@ import { aadUserToken } from '../../lib/adapters/user-token.js';
 import type { AadUserTokenOptions } from '../../lib/options/user-token-types.js';
 import { startGateway } from '../helpers/gateway.js';
 import { captureArtefact, captureDebugOutput } from '../helpers/leak-capture.js';
-import { IDP_CLIENT_ID, IDP_CLIENT_SECRET, startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
+import { IDP_CLIENT_SECRET, startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
 import { startBackend, type Backend } from '../helpers/servers.js';
 import { testSessions } from '../helpers/session-store.js';
 
@@ -36,7 +36,7 @@ describe('nothing leaks from aadUserToken: refresh tokens, access tokens and the
   /** One request through the gateway and one through tokenProvider.getToken(), each after `prepare` (if any). */
   async function flow(prepare?: (refreshToken: string) => void, options: Partial<AadUserTokenOptions> = {}): Promise<number> {
     const sessions = testSessions();
-    const auth = aadUserToken({ tokenUrl: idp.tokenUrl, clientId: IDP_CLIENT_ID, clientSecret: IDP_CLIENT_SECRET, session: sessions, logger, timeoutMs: 400, ...options });
+    const auth = aadUserToken(idp.userTokenOptions(sessions, { logger, timeoutMs: 400, ...options }));
     auth.tokenProvider.on('error', (e) => capture(e, 'error event'));
     const gateway = await startGateway([{ path: '/api', auth, target: backend.url }]);
     try {

@@ -9,7 +9,7 @@ import type { UserTokens } from '../../lib/subjects/session/types.js';
 import { startGateway, type Gateway } from '../helpers/gateway.js';
 import { connectRedisClient, type TestRedisClient } from '../helpers/redis-clients.js';
 import { requireRedisServer, startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { IDP_CLIENT_ID, IDP_CLIENT_SECRET, startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
+import { startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
 import { startBackend, type Backend } from '../helpers/servers.js';
 import { testSessions, type TestSessions } from '../helpers/session-store.js';
 
@@ -56,7 +56,7 @@ describe('aadUserToken: two replicas sharing Redis, with stale session copies', 
     const sessions: TestSessions[] = [testSessions({ async: true }), testSessions()];
     for (const s of sessions) s.store.set('s', { ...signedIn, expiresAt: Date.now() - 1 });
     for (const [i, cache] of [cacheA!, cacheB!].entries()) {
-      const auth = aadUserToken({ tokenUrl: idp.tokenUrl, clientId: IDP_CLIENT_ID, clientSecret: IDP_CLIENT_SECRET, session: sessions[i]!, cache, timeoutMs: 5000 });
+      const auth = aadUserToken(idp.userTokenOptions(sessions[i]!, { cache, timeoutMs: 5000 }));
       gateways.push(await startGateway([{ path: '/api', auth, target: backend.url }]));
     }
     const history: UserTokens[] = [];
@@ -86,7 +86,7 @@ describe('aadUserToken: two replicas sharing Redis, with stale session copies', 
     const sessions = testSessions();
     const signedIn = idp.signIn('alice');
     sessions.store.set('s', { ...signedIn, expiresAt: Date.now() - 1 });
-    const auth = aadUserToken({ tokenUrl: idp.tokenUrl, clientId: IDP_CLIENT_ID, clientSecret: IDP_CLIENT_SECRET, session: sessions, cache: cache! });
+    const auth = aadUserToken(idp.userTokenOptions(sessions, { cache: cache! }));
     gateways.push(await startGateway([{ path: '/api', auth, target: backend.url }]));
     expect(await call(gateways[0]!)).to.equal(200);
     const keys = (await clients[0]!.sendCommand('KEYS', `${prefix}*`)) as string[];

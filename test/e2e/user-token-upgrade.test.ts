@@ -10,8 +10,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { aadUserToken } from '../../lib/adapters/user-token.js';
 import { withBackendToken } from '../../lib/adapters/upgrade.js';
-import type { AadUserTokenOptions } from '../../lib/options/user-token-types.js';
-import { IDP_CLIENT_ID, IDP_CLIENT_SECRET, startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
+import { startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
 import { close, listen } from '../helpers/servers.js';
 import { startupErrorOf } from '../helpers/startup-error.js';
 import { testSessions, type TestSessions } from '../helpers/session-store.js';
@@ -46,16 +45,8 @@ describe('aadUserToken over WebSocket upgrades', function () {
     await idp.close();
   });
 
-  const options = (sessions: TestSessions, extra: Partial<AadUserTokenOptions> = {}): AadUserTokenOptions => ({
-    tokenUrl: idp.tokenUrl,
-    clientId: IDP_CLIENT_ID,
-    clientSecret: IDP_CLIENT_SECRET,
-    session: sessions,
-    ...extra,
-  });
-
   async function start(sessions: TestSessions): Promise<string> {
-    const auth = aadUserToken(options(sessions, { allowedOrigins: [APP_ORIGIN] }));
+    const auth = aadUserToken(idp.userTokenOptions(sessions, { allowedOrigins: [APP_ORIGIN] }));
     const proxy = createProxyMiddleware({ target: backendUrl, changeOrigin: true });
     const app = express();
     app.use('/ws', auth as unknown as RequestHandler, proxy as unknown as RequestHandler);
@@ -83,7 +74,7 @@ describe('aadUserToken over WebSocket upgrades', function () {
   }
 
   it('refuses at start-up a middleware with anti-forgery on and no allowedOrigins', () => {
-    const auth = aadUserToken(options(testSessions()));
+    const auth = aadUserToken(idp.userTokenOptions(testSessions()));
     const error = startupErrorOf(() => withBackendToken(auth, () => undefined));
     expect(error.message).to.include('"allowedOrigins" is required');
   });

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { aadUserToken } from '../../lib/adapters/user-token.js';
 import type { AadUserTokenOptions } from '../../lib/options/user-token-types.js';
 import { startGateway, type Gateway } from '../helpers/gateway.js';
-import { IDP_CLIENT_ID, IDP_CLIENT_SECRET, startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
+import { startRefreshIdp, type RefreshIdp } from '../helpers/refresh-idp.js';
 import { startBackend, type Backend } from '../helpers/servers.js';
 import { testSessions, type TestSessions } from '../helpers/session-store.js';
 
@@ -32,15 +32,8 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     await backend.close();
   });
 
-  const options = (sessions: TestSessions, extra: Partial<AadUserTokenOptions> = {}): AadUserTokenOptions => ({
-    tokenUrl: idp.tokenUrl,
-    clientId: IDP_CLIENT_ID,
-    clientSecret: IDP_CLIENT_SECRET,
-    session: sessions,
-    ...extra,
-  });
   const start = async (sessions: TestSessions, extra: Partial<AadUserTokenOptions> = {}): Promise<Gateway> => {
-    const gateway = await startGateway([{ path: '/api', auth: aadUserToken(options(sessions, extra)), target: backend.url }]);
+    const gateway = await startGateway([{ path: '/api', auth: aadUserToken(idp.userTokenOptions(sessions, extra)), target: backend.url }]);
     gateways.push(gateway);
     return gateway;
   };
@@ -264,7 +257,7 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
   it('after tokenProvider.close(): 503 ERR_CLOSED, no token request', async () => {
     const sessions = testSessions();
     sessions.store.set('s1', { ...idp.signIn('alice'), expiresAt: Date.now() - 1 });
-    const auth = aadUserToken(options(sessions));
+    const auth = aadUserToken(idp.userTokenOptions(sessions));
     const gateway = await startGateway([{ path: '/api', auth, target: backend.url }]);
     gateways.push(gateway);
     await auth.tokenProvider.close();
@@ -278,7 +271,7 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     const sessions = testSessions();
     const signedIn = idp.signIn('alice');
     sessions.store.set('s1', signedIn);
-    const auth = aadUserToken(options(sessions));
+    const auth = aadUserToken(idp.userTokenOptions(sessions));
     const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
     expect((await auth.tokenProvider.getToken(req({ 'x-session': 's1', 'x-csrf': '1' }))).token).to.equal(signedIn.accessToken);
     expect(auth.tokenProvider.peek(req({ 'x-session': 's1' }))?.token).to.equal(signedIn.accessToken);

@@ -1,8 +1,10 @@
 // A small scripted OAuth server on loopback for cookie-session tests: the refresh_token grant with
 // rotation and reuse detection (a reused refresh token revokes its whole family, as Auth0 and Okta
-// do). Stands in until the emulator's own authorization-code and refresh-token grants land.
+// do). The emulator has these grants too; this one is scripted per test: failures, rejections,
+// latency, chosen refresh tokens.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import type { AadUserTokenOptions } from '../../lib/options/user-token-types.js';
 import { close, listen } from './servers.js';
 
 export const IDP_CLIENT_ID = 'bff-client';
@@ -42,6 +44,8 @@ export interface RefreshIdp {
   /** Access tokens issued, newest last, with their scope. */
   readonly issued: { token: string; scope: string | undefined }[];
   /** Signs a user in: a fresh family. */
+  /** aadUserToken's options against this server as its client, reading and writing `session`, with `extra` on top. */
+  userTokenOptions(session: AadUserTokenOptions['session'], extra?: Partial<AadUserTokenOptions>): AadUserTokenOptions;
   /** Signs `user` in; `refreshToken` chooses the text of the first refresh token (for tests of look-alike tokens). */
   signIn(user: string, scope?: string, refreshToken?: string): { refreshToken: string; accessToken: string; expiresAt: number; scope: string };
   /** Revokes every family of a user (an admin's "revoke sessions"). */
@@ -120,9 +124,10 @@ export async function startRefreshIdp(initial: RefreshIdpOptions = {}): Promise<
     });
   });
   const url = await listen(server);
+  const tokenUrl = `${url}/tenant/oauth2/v2.0/token`;
   return {
     url,
-    tokenUrl: `${url}/tenant/oauth2/v2.0/token`,
+    tokenUrl,
     calls,
     issued,
     get minted() {
@@ -130,6 +135,9 @@ export async function startRefreshIdp(initial: RefreshIdpOptions = {}): Promise<
     },
     get revokedFamilies() {
       return revokedFamilies;
+    },
+    userTokenOptions(session, extra = {}) {
+      return { tokenUrl, clientId: IDP_CLIENT_ID, clientSecret: IDP_CLIENT_SECRET, session, ...extra };
     },
     signIn(user, scope = 'openid profile offline_access User.Read', refreshToken) {
       const id = randomBytes(8).toString('hex');
