@@ -16,6 +16,7 @@ import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntra
 import { startHostileIdp, type HostileIdp } from '../helpers/hostile-servers.js';
 import { startOboStack } from '../helpers/on-behalf-of.js';
 import { startHonestProxy, startHostileProxy, startTlsFront, type HonestProxy, type HostileProxy, type TlsFront } from '../helpers/tunnel-rig.js';
+import { saveEnv } from '../helpers/saved-env.js';
 
 const IDP_HOST = 'idp.test';
 const ENV = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'] as const;
@@ -40,22 +41,19 @@ describe('trust at the edges of the token request', () => {
   /** What the providers logged: a retried failure's reason shows here when the deadline cut the last attempt short. */
   const logged: string[] = [];
   const logger = { debug: (line: string) => logged.push(line), info: (line: string) => logged.push(line), warn: (line: string) => logged.push(line), error: (line: string) => logged.push(line) };
-  const savedEnv: Partial<Record<string, string>> = {};
+  let restoreEnv: () => void = () => undefined;
 
   before(async () => {
     idp = await startEntraEmulator();
     front = await startTlsFront(idp, IDP_HOST);
     honest = await startHonestProxy(IDP_HOST, front.port);
     hostile = await startHostileProxy({ status: 201, body: PROXY_BODY });
-    for (const name of ENV) savedEnv[name] = process.env[name];
+    restoreEnv = saveEnv(ENV);
   });
 
   afterEach(async () => {
     await Promise.all(providers.splice(0).map((p) => p.close()));
-    for (const name of ENV) {
-      if (savedEnv[name] === undefined) delete process.env[name];
-      else process.env[name] = savedEnv[name];
-    }
+    restoreEnv();
     honest.connects.length = 0;
     honest.authorizations.length = 0;
     honest.requireAuthorization = undefined;

@@ -18,6 +18,7 @@ import { startGateway, type Gateway } from '../helpers/gateway.js';
 import { claimsOf, jwksReads, oboOptions } from '../helpers/on-behalf-of.js';
 import { close, listen, startBackend, type Backend } from '../helpers/servers.js';
 import { bearer } from '../helpers/setup.js';
+import { saveEnv } from '../helpers/saved-env.js';
 
 const IDP_HOST = 'idp.test';
 const ENV = ['HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'] as const;
@@ -34,7 +35,7 @@ describe('aadOnBehalfOf through a CONNECT forward proxy', () => {
   /** Every CONNECT target the proxy was asked for, and every path that reached the emulator through the front. */
   const connects: string[] = [];
   const relayed: string[] = [];
-  const savedEnv: Partial<Record<string, string>> = {};
+  let restoreEnv: () => void = () => undefined;
   let running: { auth: AadOnBehalfOfMiddleware; gateway: Gateway } | undefined;
 
   before(async () => {
@@ -84,7 +85,7 @@ describe('aadOnBehalfOf through a CONNECT forward proxy', () => {
     proxy.listen(0, '127.0.0.1');
     await once(proxy, 'listening');
     proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-    for (const name of ENV) savedEnv[name] = process.env[name];
+    restoreEnv = saveEnv(ENV);
   });
 
   afterEach(async () => {
@@ -93,10 +94,7 @@ describe('aadOnBehalfOf through a CONNECT forward proxy', () => {
       await running.gateway.close();
       running = undefined;
     }
-    for (const name of ENV) {
-      if (savedEnv[name] === undefined) delete process.env[name];
-      else process.env[name] = savedEnv[name];
-    }
+    restoreEnv();
     connects.length = 0;
     relayed.length = 0;
     backend.received.length = 0;

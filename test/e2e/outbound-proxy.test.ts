@@ -13,6 +13,7 @@ import { createProxy } from 'proxy';
 import { AadBackendAuthError, createTokenProvider, MemoryTokenCache, type TokenProvider, type TokenProviderOptions } from '../../lib/index.js';
 import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, startEntraEmulator, type EntraEmulator } from '../../lib/testing/index.js';
 import { makeCertificate, type TestCertificate } from '../helpers/certificates.js';
+import { saveEnv } from '../helpers/saved-env.js';
 
 const IDP_HOST = 'idp.test';
 const PROXY_USER = 'gateway';
@@ -30,7 +31,7 @@ describe('token requests through a CONNECT forward proxy', () => {
   const connects: string[] = [];
   const proxyAuthorizations: (string | undefined)[] = [];
   const providers: TokenProvider[] = [];
-  const savedEnv: Partial<Record<string, string>> = {};
+  let restoreEnv: () => void = () => undefined;
 
   before(async () => {
     idp = await startEntraEmulator();
@@ -65,15 +66,12 @@ describe('token requests through a CONNECT forward proxy', () => {
     proxy.listen(0, '127.0.0.1');
     await once(proxy, 'listening');
     proxyPort = (proxy.address() as AddressInfo).port;
-    for (const name of ENV) savedEnv[name] = process.env[name];
+    restoreEnv = saveEnv(ENV);
   });
 
   afterEach(async () => {
     await Promise.all(providers.splice(0).map((p) => p.close()));
-    for (const name of ENV) {
-      if (savedEnv[name] === undefined) delete process.env[name];
-      else process.env[name] = savedEnv[name];
-    }
+    restoreEnv();
     (proxy as unknown as { authorizationRequired: { on: boolean } }).authorizationRequired.on = false;
     connects.length = 0;
     proxyAuthorizations.length = 0;

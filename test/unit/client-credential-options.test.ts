@@ -5,6 +5,7 @@ import { basicAuthorization } from '../../lib/grants/client-authentication.js';
 import { createOutboundAgents } from '../../lib/grants/outbound-agent.js';
 import { makeCertificate, type TestCertificate } from '../helpers/certificates.js';
 import { startupErrorOf } from '../helpers/startup-error.js';
+import { saveEnv } from '../helpers/saved-env.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const base = { tenantId: TENANT, clientId: 'client-id', clientSecret: 'shh-secret', resource: 'api://orders' } as const;
@@ -101,13 +102,7 @@ describe('RFC 6749 §2.3.1 Basic credentials', () => {
 });
 
 describe('outbound agent choice', () => {
-  const saved = { ...process.env };
-  afterEach(() => {
-    for (const name of ['HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy']) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
-  });
+  afterEach(saveEnv(['HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy', 'HTTP_PROXY', 'http_proxy']));
   const proxyOf = (agent: unknown): string | undefined => (agent as { proxy?: URL }).proxy?.href;
 
   it('reads HTTPS_PROXY per request (not at creation), lower case winning, NO_PROXY honoured', () => {

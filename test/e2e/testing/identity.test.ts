@@ -12,6 +12,7 @@ import {
   startEntraEmulator,
   type EntraEmulator,
 } from '../../../lib/testing/index.js';
+import { saveEnv } from '../../helpers/saved-env.js';
 import { request, requestError, v2Form } from './client.js';
 
 const ENV_NAMES = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_AUTHORITY_HOST'] as const;
@@ -104,24 +105,15 @@ describe('Entra emulator over https with @azure/identity', () => {
   });
 
   describe('from environment variables', () => {
-    const saved: Partial<Record<(typeof ENV_NAMES)[number], string>> = {};
+    let restoreEnv: () => void = () => undefined;
     beforeEach(() => {
-      for (const name of ENV_NAMES) {
-        const value = process.env[name];
-        if (value !== undefined) saved[name] = value;
-      }
+      restoreEnv = saveEnv(ENV_NAMES);
       process.env['AZURE_TENANT_ID'] = DEFAULT_TENANT_ID;
       process.env['AZURE_CLIENT_ID'] = DEFAULT_CLIENT_ID;
       process.env['AZURE_CLIENT_SECRET'] = DEFAULT_CLIENT_SECRET;
       process.env['AZURE_AUTHORITY_HOST'] = emu.url;
     });
-    afterEach(() => {
-      for (const name of ENV_NAMES) {
-        const value = saved[name];
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    });
+    afterEach(() => restoreEnv());
 
     it('EnvironmentCredential gets a token', async () => {
       const accessToken = await new EnvironmentCredential({ disableInstanceDiscovery: true, tlsOptions: { ca: emu.ca } }).getToken(
