@@ -8,10 +8,15 @@ import type { FetchedToken } from './token-source.js';
 export const REFRESH_RESERVED_PARAMETERS = ['refresh_token'] as const;
 
 /** No honest refresh token comes near this; it is stored in sessions and caches. */
-const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
+export const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
 const MAX_SCOPE_LENGTH = 4096;
 /** Printable ASCII without spaces: what a refresh token of any IdP is made of. */
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
+/** Whether `value` can be a refresh token: a non-empty string of printable ASCII without spaces, at most 16 KiB. */
+export function isUsableRefreshToken(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_REFRESH_TOKEN_LENGTH && TOKEN_CHARS.test(value);
+}
 
 /** What one redemption of a refresh token brought. Holds tokens: never logged, never serialised. */
 export interface RefreshedTokens {
@@ -77,7 +82,7 @@ export function createRefreshTokenGrant(options: RefreshTokenGrantOptions): Refr
 
 function rotated(value: unknown): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string' || value.length > MAX_REFRESH_TOKEN_LENGTH || !TOKEN_CHARS.test(value)) {
+  if (!isUsableRefreshToken(value)) {
     throw malformed('a refresh_token that is not a string of printable characters');
   }
   return value;

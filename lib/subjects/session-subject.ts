@@ -4,7 +4,7 @@ import type { Subject } from './subject.js';
 import { userInteractionRequired, userTokenMissing } from '../core/user-errors.js';
 import type { ProviderToken } from '../provider/provider-token.js';
 import { evict, recordFailure, rememberedFailure, usableToken, type TargetState } from '../provider/target-state.js';
-import { sessionExpired } from '../grants/refresh-token-grant.js';
+import { isUsableRefreshToken, sessionExpired } from '../grants/refresh-token-grant.js';
 import type { TokenTarget } from '../grants/token-source.js';
 import type { AadTokenProvider } from '../provider/token-provider.js';
 import type { AadBackendAuthLogger } from '../core/types.js';
@@ -13,9 +13,6 @@ import { refreshTokenHash, type SessionLedger } from './session/ledger.js';
 import type { Latest, SessionRedeemer } from './session/redeem.js';
 import { clearSession, nextTokens, ownToken, writeSession } from './session/session-tokens.js';
 import type { UserTokens, UserTokenSession } from './session/types.js';
-
-const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
-const PRINTABLE = /^[\x21-\x7e]+$/;
 
 /** What `pick` read for a request, for `obtain`. */
 interface Seen {
@@ -160,7 +157,7 @@ export class SessionSubject implements Subject {
     let known = this.#known.find(refreshToken);
     if (known === undefined) {
       // Checked once per refresh token, not per request: a long token makes the check cost microseconds.
-      if (refreshToken.length > MAX_REFRESH_TOKEN_LENGTH || !PRINTABLE.test(refreshToken)) throw userTokenMissing('the session holds no usable refresh token');
+      if (!isUsableRefreshToken(refreshToken)) throw userTokenMissing('the session holds no usable refresh token');
       const hash = refreshTokenHash(refreshToken);
       const family = this.#s.ledger.familyHere(hash) ?? hash;
       known = { refreshToken, hash, family, target: this.#s.targetFor(family), state: undefined, touchAfter: 0 };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { cacheCall } from '../../provider/cache-access.js';
 import { parseJsonObject } from '../../core/json.js';
+import { MAX_REFRESH_TOKEN_LENGTH } from '../../grants/refresh-token-grant.js';
 import type { AadBackendAuthLogger, StoredToken, TokenCache } from '../../core/types.js';
 
 /**
@@ -15,7 +16,6 @@ const DEAD_MS = 24 * 60 * 60 * 1000;
 const FAMILY_MS = 24 * 60 * 60 * 1000;
 /** In-process bounds: hashes and hand-offs of this many refresh tokens. */
 const MAX_ENTRIES = 10_000;
-const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
 const HASH = /^[A-Za-z0-9_-]{43}$/;
 
 /** A refresh token's name in keys, maps and logs: its SHA-256, never the token. */
