@@ -61,7 +61,7 @@ export class SessionSubject implements Subject {
   constructor(provider: AadTokenProvider, settings: SessionSubjectSettings) {
     this.#provider = provider;
     this.#s = settings;
-    this.#known = new KnownRefreshTokens(settings.maxUsers);
+    this.#known = new KnownRefreshTokens(settings.maxUsers, settings.ledger);
   }
 
   /** Reads the session; synchronous when `session.get` is. */
@@ -111,13 +111,17 @@ export class SessionSubject implements Subject {
     if (seen === undefined) throw userTokenMissing('the request was not read from a session');
     if (this.#closed) throw closedError();
     const now = Date.now();
-    if (now >= seen.known.touchAfter) {
-      seen.known.touchAfter = now + TOUCH_EVERY_MS;
-      this.#provider.stateForTarget(seen.known.target);
+    const { known } = seen;
+    if (now >= known.touchAfter) {
+      known.touchAfter = now + TOUCH_EVERY_MS;
+      this.#known.renew(known);
+      this.#provider.stateForTarget(known.target);
     }
     // A session copy behind a rotation this process made takes the newest tokens and writes them.
-    const { ledger } = this.#s;
-    if (ledger.handOffHere(seen.known.hash) && !ledger.flights.has(seen.known.hash)) return this.#adopt(req!, seen, state);
+    if (known.marked) {
+      const { ledger } = this.#s;
+      if (ledger.handOffHere(known.hash) && !ledger.flights.has(known.hash)) return this.#adopt(req!, seen, state);
+    }
     const forwardsOwn = this.#forwardsOwn(seen.tokens);
     if (forwardsOwn) {
       const own = ownToken(seen.tokens, state, now);
@@ -160,11 +164,10 @@ export class SessionSubject implements Subject {
       if (!isUsableRefreshToken(refreshToken)) throw userTokenMissing('the session holds no usable refresh token');
       const hash = refreshTokenHash(refreshToken);
       const family = this.#s.ledger.familyHere(hash) ?? hash;
-      known = { refreshToken, hash, family, target: this.#s.targetFor(family), state: undefined, touchAfter: 0 };
-      this.#known.add(known);
+      known = this.#known.add(refreshToken, hash, family, this.#s.targetFor(family));
     }
     // A refresh token the IdP refused is never tried again.
-    if (this.#s.ledger.isDeadHere(known.hash)) return this.#expired(req, sessionExpired('the IdP refused this refresh token before'));
+    if (known.marked && this.#s.ledger.isDeadHere(known.hash)) return this.#expired(req, sessionExpired('the IdP refused this refresh token before'));
     const seen = { tokens: tokens!, known };
     if (sync) {
       this.#lastRequest = req;

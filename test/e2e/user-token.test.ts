@@ -162,6 +162,51 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     expect(idp.revokedFamilies).to.equal(0);
   });
 
+  // A warm session skips the ledger's lookups until the ledger notes its refresh token: these two
+  // prove that a note made by another middleware of the process reaches the warm entry.
+  it('a rotation by another middleware of the process reaches this one\'s warm session: its stale copy takes the newest tokens', async () => {
+    const sessions = testSessions();
+    const signedIn = idp.signIn('alice');
+    sessions.store.set('s1', signedIn);
+    sessions.store.set('copy', signedIn);
+    const own = await start(sessions);
+    const scoped = await start(sessions, { scope: 'api://orders/Orders.Read' });
+    // Warm in `own`: the session's own access token, no redemption.
+    expect((await call(own, 'copy')).status).to.equal(200);
+    expect(idp.calls).to.have.length(0);
+    expect((await call(scoped, 's1')).status).to.equal(200);
+    expect(idp.calls.map((c) => c.refreshToken)).to.deep.equal([signedIn.refreshToken]);
+    const rotated = sessions.store.get('s1')!.refreshToken;
+    expect(rotated).to.not.equal(signedIn.refreshToken);
+    // The copy still carries the redeemed refresh token (and a valid access token): it moves on to the rotated one.
+    expect((await call(own, 'copy')).status).to.equal(200);
+    expect(sessions.store.get('copy')!.refreshToken).to.not.equal(signedIn.refreshToken);
+    expect(idp.calls.filter((c) => c.refreshToken === signedIn.refreshToken)).to.have.length(1);
+    expect(idp.revokedFamilies).to.equal(0);
+  });
+
+  it('a refusal seen by another middleware of the process reaches this one\'s warm session: ERR_USER_SESSION_EXPIRED, no token request', async () => {
+    const sessions = testSessions();
+    const signedIn = idp.signIn('alice');
+    sessions.store.set('s1', signedIn);
+    const own = await start(sessions);
+    const scoped = await start(sessions, { scope: 'api://orders/Orders.Read' });
+    expect((await call(own, 's1')).status).to.equal(200);
+    idp.rejectNext({ error: 'invalid_grant', error_description: 'AADSTS70008: The refresh token has expired.' });
+    expect(JSON.parse((await call(scoped, 's1')).body)).to.include({ code: 'ERR_USER_SESSION_EXPIRED' });
+    // The session was cleared; a copy still carrying that refresh token, with a valid access token, is refused too.
+    sessions.store.set('s1', signedIn);
+    const again = await call(own, 's1');
+    expect(again.status).to.equal(401);
+    expect(JSON.parse(again.body)).to.include({ code: 'ERR_USER_SESSION_EXPIRED' });
+    // And by a middleware that sees that refresh token for the first time.
+    sessions.store.set('s1', signedIn);
+    const late = await start(sessions);
+    expect(JSON.parse((await call(late, 's1')).body)).to.include({ code: 'ERR_USER_SESSION_EXPIRED' });
+    expect(idp.calls).to.have.length(1);
+    expect(backend.received).to.have.length(1);
+  });
+
   it('invalid_grant: 401 ERR_USER_SESSION_EXPIRED, clear called, and the refresh token is never tried again', async () => {
     const sessions = testSessions();
     const tokens = { refreshToken: idp.signIn('alice').refreshToken };

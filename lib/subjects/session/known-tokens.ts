@@ -1,6 +1,6 @@
-import { LRUCache } from 'lru-cache';
 import type { TokenTarget } from '../../grants/token-source.js';
 import type { TargetState } from '../../provider/target-state.js';
+import type { LedgerWatcher, SessionLedger } from './ledger.js';
 
 /** A refresh token a middleware has seen: the token, its hash, and the target of its family for the scope. */
 export interface Known {
@@ -8,13 +8,18 @@ export interface Known {
   readonly hash: string;
   readonly family: string;
   readonly target: TokenTarget;
+  /**
+   * Whether this process's ledger noted a rotation or a refusal of the token: only then are its
+   * hand-offs and refusals looked up. A warm session whose token was neither skips both lookups.
+   */
+  marked: boolean;
   /** The provider's state for the target, kept until the provider lets it go: a warm session skips the provider's LRU. */
   state: TargetState | undefined;
-  /** When the state's place in the provider's LRU is next renewed, so that a busy session's state is not the one let go. */
+  /** When the entry's place (here, and its state's in the provider's LRU) is next renewed, so a busy session's is not the one let go. */
   touchAfter: number;
 }
 
-/** How often a warm session renews its state's place in the provider's LRU. */
+/** How often a warm session renews its places in the LRUs. */
 export const TOUCH_EVERY_MS = 1000;
 
 const KEY_CHARACTERS = 32;
@@ -27,19 +32,27 @@ function keyOf(refreshToken: string): number {
   const length = refreshToken.length;
   let key = length ^ 0x811c9dc5;
   for (let i = Math.max(0, length - KEY_CHARACTERS); i < length; i++) key = Math.imul(key ^ refreshToken.charCodeAt(i), 0x01000193);
-  return key;
+  // A small integer: V8 then keys the map without allocating a number.
+  return key & 0x3fffffff;
 }
 
 /**
  * The refresh tokens a middleware has seen, at most `max`, least recently used first out. An entry is
  * found by a cheap key and its token compared whole, so two tokens that share a key are never taken
- * for one another (they only take turns in the entry).
+ * for one another (they only take turns in the entry). A plain `Map` in insertion order is the LRU:
+ * `renew` moves an entry to the end, which the session does once a second, not on every request.
+ * It watches the ledger, so that an entry learns when its token is rotated or refused.
  */
-export class KnownRefreshTokens {
-  readonly #entries: LRUCache<number, Known>;
+export class KnownRefreshTokens implements LedgerWatcher {
+  readonly #max: number;
+  readonly #ledger: SessionLedger;
+  readonly #entries = new Map<number, Known>();
+  readonly #byHash = new Map<string, Known>();
 
-  constructor(max: number) {
-    this.#entries = new LRUCache({ max });
+  constructor(max: number, ledger: SessionLedger) {
+    this.#max = max;
+    this.#ledger = ledger;
+    ledger.watch(this);
   }
 
   find(refreshToken: string): Known | undefined {
@@ -47,11 +60,42 @@ export class KnownRefreshTokens {
     return known !== undefined && known.refreshToken === refreshToken ? known : undefined;
   }
 
-  add(known: Known): void {
-    this.#entries.set(keyOf(known.refreshToken), known);
+  /** A new entry, marked when the ledger already noted its token. */
+  add(refreshToken: string, hash: string, family: string, target: TokenTarget): Known {
+    const known: Known = { refreshToken, hash, family, target, marked: this.#ledger.notedHere(hash), state: undefined, touchAfter: 0 };
+    const key = keyOf(refreshToken);
+    const taken = this.#entries.get(key);
+    if (taken !== undefined) this.#remove(key, taken);
+    this.#entries.set(key, known);
+    this.#byHash.set(hash, known);
+    if (this.#entries.size > this.#max) {
+      const [oldestKey, oldest] = this.#entries.entries().next().value as [number, Known];
+      this.#remove(oldestKey, oldest);
+    }
+    return known;
+  }
+
+  /** Makes `known` the most recently used. */
+  renew(known: Known): void {
+    const key = keyOf(known.refreshToken);
+    if (this.#entries.get(key) !== known) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, known);
+  }
+
+  /** The ledger noted a rotation or a refusal of the token with this hash. */
+  noted(hash: string): void {
+    const known = this.#byHash.get(hash);
+    if (known !== undefined) known.marked = true;
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#byHash.clear();
+  }
+
+  #remove(key: number, known: Known): void {
+    this.#entries.delete(key);
+    if (this.#byHash.get(known.hash) === known) this.#byHash.delete(known.hash);
   }
 }

@@ -50,6 +50,11 @@ export interface HandOff {
   readonly access: StoredToken | undefined;
 }
 
+/** Told when the ledger notes a rotation or a refusal of a refresh token in this process. */
+export interface LedgerWatcher {
+  noted(hash: string): void;
+}
+
 /**
  * Every `aadUserToken` on one cache shares one ledger: the redemption in flight per refresh token,
  * hand-offs of rotated tokens, refresh tokens the IdP refused, and the family of each refresh
@@ -63,6 +68,8 @@ export class SessionLedger {
   readonly #handOffs = new LRUCache<string, HandOff>({ max: MAX_ENTRIES, ttl: HAND_OFF_MS });
   readonly #dead = new LRUCache<string, true>({ max: MAX_ENTRIES });
   readonly #families = new LRUCache<string, string>({ max: MAX_ENTRIES });
+  /** Held weakly: a middleware that is dropped without `close()` is not kept alive by the ledger it shared. */
+  readonly #watchers = new Set<WeakRef<LedgerWatcher>>();
 
   constructor(cache: TokenCache) {
     this.#cache = cache;
@@ -71,6 +78,16 @@ export class SessionLedger {
 
   get cache(): TokenCache {
     return this.#cache;
+  }
+
+  /** Tells `watcher` of every rotation and refusal this process notes from now on. */
+  watch(watcher: LedgerWatcher): void {
+    this.#watchers.add(new WeakRef(watcher));
+  }
+
+  /** Whether this process holds a hand-off or a refusal of the refresh token. */
+  notedHere(hash: string): boolean {
+    return this.#dead.has(hash) || this.#handOffs.has(hash);
   }
 
   isDeadHere(hash: string): boolean {
@@ -82,12 +99,12 @@ export class SessionLedger {
     const shared = this.shared;
     if (shared === undefined) return false;
     const found = (await cacheCall(logger, () => shared.getRecord(`dead|${hash}`), 'get')) !== undefined;
-    if (found) this.#dead.set(hash, true);
+    if (found) this.#note(this.#dead, hash, true);
     return found;
   }
 
   async markDead(hash: string, logger: AadBackendAuthLogger): Promise<void> {
-    this.#dead.set(hash, true);
+    this.#note(this.#dead, hash, true);
     this.#handOffs.delete(hash);
     const shared = this.shared;
     if (shared !== undefined) await cacheCall(logger, () => shared.setRecord(`dead|${hash}`, '1', DEAD_MS), 'set');
@@ -110,7 +127,7 @@ export class SessionLedger {
     const record = await cacheCall(logger, () => shared.getRecord(`handoff|${hash}`), 'get');
     const handOff = record === undefined ? undefined : parseHandOff(record);
     if (handOff !== undefined) {
-      this.#handOffs.set(hash, handOff);
+      this.#note(this.#handOffs, hash, handOff);
       this.#families.set(refreshTokenHash(handOff.refreshToken), handOff.family);
     }
     return handOff;
@@ -118,7 +135,7 @@ export class SessionLedger {
 
   /** Records a rotation; in a shared cache before the fleet lock is released, so a loser finds it. */
   async recordHandOff(hash: string, handOff: HandOff, logger: AadBackendAuthLogger): Promise<void> {
-    this.#handOffs.set(hash, handOff);
+    this.#note(this.#handOffs, hash, handOff);
     const next = refreshTokenHash(handOff.refreshToken);
     this.#families.set(next, handOff.family);
     const shared = this.shared;
@@ -139,6 +156,16 @@ export class SessionLedger {
     if (family === undefined || !HASH.test(family)) return undefined;
     this.#families.set(hash, family);
     return family;
+  }
+
+  /** Every write of a hand-off or a refusal comes here, so that no watcher misses one. */
+  #note<V extends {}>(entries: LRUCache<string, V>, hash: string, value: V): void {
+    entries.set(hash, value);
+    for (const ref of this.#watchers) {
+      const watcher = ref.deref();
+      if (watcher === undefined) this.#watchers.delete(ref);
+      else watcher.noted(hash);
+    }
   }
 }
 
