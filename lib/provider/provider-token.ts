@@ -10,7 +10,8 @@ const SAFETY_MARGIN_SHARE = 0.1;
 /**
  * A token held by the provider. The token and the ready-made header value are
  * `#private`, exposed through getters, so logging or serialising this object
- * never shows them.
+ * never shows them. Both factories keep its times in order, refresh ≤ use-by ≤
+ * expiry, so a token before its refresh point is usable without a second check.
  */
 export class ProviderToken implements AccessToken {
   readonly #token: string;

@@ -24,6 +24,8 @@ export type Purpose = 'acquire' | 'refresh';
 export interface TargetState {
   readonly target: TokenTarget;
   token: ProviderToken | undefined;
+  /** Its provider let it go (an LRU eviction, or `close()`): whoever kept it must ask the provider again. */
+  retired: boolean;
   /** This provider's wait on the target's flight, if any. */
   pending: Promise<ProviderToken> | undefined;
   failure: { readonly error: AadBackendAuthError; readonly until: number } | undefined;
@@ -34,8 +36,6 @@ export interface TargetState {
   lastEvictionAt: number;
   /** A backend's claims challenge: the next token request (one only) carries it and skips the cache. */
   pendingClaims: PendingClaims | undefined;
-  /** Its provider let it go (an LRU eviction, or `close()`): whoever kept it must ask the provider again. */
-  retired: boolean;
 }
 
 export interface PendingClaims {
@@ -47,8 +47,10 @@ export interface PendingClaims {
 
 export function newTargetState(target: TokenTarget): TargetState {
   return {
+    // `token` and `retired` first, side by side: a warm cookie session reads only these two.
     target,
     token: undefined,
+    retired: false,
     pending: undefined,
     failure: undefined,
     refreshNotBefore: 0,
@@ -56,7 +58,6 @@ export function newTargetState(target: TokenTarget): TargetState {
     evictedToken: undefined,
     lastEvictionAt: -Infinity,
     pendingClaims: undefined,
-    retired: false,
   };
 }
 

@@ -8,13 +8,13 @@ import { isUsableRefreshToken, sessionExpired } from '../grants/refresh-token-gr
 import type { TokenTarget } from '../grants/token-source.js';
 import type { AadTokenProvider } from '../provider/token-provider.js';
 import type { AadBackendAuthLogger } from '../core/types.js';
-import { KnownRefreshTokens, TOUCH_EVERY_MS, type Known } from './session/known-tokens.js';
+import { KnownRefreshTokens, TOUCH_EVERY_SECONDS, type Known } from './session/known-tokens.js';
 import { refreshTokenHash, type SessionLedger } from './session/ledger.js';
 import type { Latest, SessionRedeemer } from './session/redeem.js';
 import { clearSession, nextTokens, ownToken, writeSession } from './session/session-tokens.js';
 import type { UserTokens, UserTokenSession } from './session/types.js';
 
-/** What `pick` read for a request, for `obtain`. */
+/** What an asynchronous `pick` read for a request, for `obtain`. */
 interface Seen {
   readonly tokens: UserTokens;
   readonly known: Known;
@@ -52,10 +52,11 @@ export class SessionSubject implements Subject {
   readonly #requests = new WeakMap<IncomingMessage, Seen>();
   /**
    * What a synchronous `pick` read: the gateway calls `obtain` at once, with nothing between, so
-   * one slot does, and the hot path spares a WeakMap entry per request. Emptied by `obtain`.
+   * one slot does, and the hot path spares a WeakMap entry and an object per request. Emptied by `obtain`.
    */
   #lastRequest: IncomingMessage | undefined;
-  #lastSeen: Seen | undefined;
+  #lastTokens: UserTokens | undefined;
+  #lastKnown: Known | undefined;
   #closed = false;
 
   constructor(provider: AadTokenProvider, settings: SessionSubjectSettings) {
@@ -101,42 +102,50 @@ export class SessionSubject implements Subject {
 
   /** The session's own token while usable; the family's token; or a refresh on this request. */
   obtain(req: IncomingMessage | undefined, state: TargetState): ProviderToken | Promise<ProviderToken> {
-    let seen: Seen | undefined;
+    let tokens: UserTokens | undefined;
+    let known: Known | undefined;
     if (req !== undefined && req === this.#lastRequest) {
-      seen = this.#lastSeen;
-      this.#lastRequest = this.#lastSeen = undefined;
+      tokens = this.#lastTokens;
+      known = this.#lastKnown;
+      this.#lastRequest = this.#lastTokens = this.#lastKnown = undefined;
     } else if (req !== undefined) {
-      seen = this.#requests.get(req);
+      const seen = this.#requests.get(req);
+      tokens = seen?.tokens;
+      known = seen?.known;
     }
-    if (seen === undefined) throw userTokenMissing('the request was not read from a session');
+    if (tokens === undefined || known === undefined) throw userTokenMissing('the request was not read from a session');
     if (this.#closed) throw closedError();
     const now = Date.now();
-    const { known } = seen;
-    if (now >= known.touchAfter) {
-      known.touchAfter = now + TOUCH_EVERY_MS;
+    const second = Math.floor(now / 1000);
+    if (second >= known.touchAfter) {
+      known.touchAfter = second + TOUCH_EVERY_SECONDS;
       this.#known.renew(known);
       this.#provider.stateForTarget(known.target);
     }
     // A session copy behind a rotation this process made takes the newest tokens and writes them.
     if (known.marked) {
       const { ledger } = this.#s;
-      if (ledger.handOffHere(known.hash) && !ledger.flights.has(known.hash)) return this.#adopt(req!, seen, state);
+      if (ledger.handOffHere(known.hash) && !ledger.flights.has(known.hash)) return this.#adopt(req!, { tokens, known }, state);
     }
-    const forwardsOwn = this.#forwardsOwn(seen.tokens);
+    const forwardsOwn = this.#forwardsOwn(tokens);
     if (forwardsOwn) {
-      const own = ownToken(seen.tokens, state, now);
+      const own = ownToken(tokens, state, now);
       if (own !== undefined) return own;
+    } else {
+      // The warm path: before its refresh point a token is also before its use-by (ProviderToken keeps them in order).
+      const current = state.token;
+      if (current !== undefined && now < current.refreshAfterTimestamp) return current;
     }
     let held = usableToken(state, now);
     // The session's own token, past the own-token rule: not served from the family's state either.
-    if (forwardsOwn && held !== undefined && held.token === seen.tokens.accessToken) held = undefined;
+    if (forwardsOwn && held !== undefined && held.token === tokens.accessToken) held = undefined;
     // Past its refresh point, the first request refreshes inline; the others are served while it is usable.
     if (held !== undefined && (now < held.refreshAfterTimestamp || state.pending !== undefined || now < state.refreshNotBefore)) return held;
     if (held === undefined) {
       const failure = rememberedFailure(state, now);
       if (failure !== undefined) throw failure;
     }
-    return this.#refresh(req!, seen, state);
+    return this.#refresh(req!, { tokens, known }, state);
   }
 
   usable(token: ProviderToken): ProviderToken {
@@ -168,12 +177,12 @@ export class SessionSubject implements Subject {
     }
     // A refresh token the IdP refused is never tried again.
     if (known.marked && this.#s.ledger.isDeadHere(known.hash)) return this.#expired(req, sessionExpired('the IdP refused this refresh token before'));
-    const seen = { tokens: tokens!, known };
     if (sync) {
       this.#lastRequest = req;
-      this.#lastSeen = seen;
+      this.#lastTokens = tokens;
+      this.#lastKnown = known;
     } else {
-      this.#requests.set(req, seen);
+      this.#requests.set(req, { tokens: tokens!, known });
     }
     return this.#stateOf(known);
   }

@@ -162,6 +162,27 @@ describe('aadUserToken: a cookie BFF forwarding the session user\'s tokens', fun
     expect(idp.revokedFamilies).to.equal(0);
   });
 
+  it('past its refresh point, the first request refreshes inline; the session\'s other requests are served the current token meanwhile', async () => {
+    // A 2 s token: refreshed after 1 s (half its life), not used after 1.8 s (its last 10 %).
+    idp.set({ accessTtlSeconds: 2, latencyMs: 100 });
+    const sessions = testSessions();
+    sessions.store.set('s1', idp.signIn('alice'));
+    const gateway = await start(sessions, { scope: 'api://orders/Orders.Read' });
+    expect((await call(gateway, 's1')).status).to.equal(200);
+    const first = idp.issued[0]!.token;
+    expect((await call(gateway, 's1')).status).to.equal(200);
+    expect(idp.calls).to.have.length(1);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const refreshing = call(gateway, 's1');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const meanwhile = await Promise.all(Array.from({ length: 4 }, () => call(gateway, 's1')));
+    expect(meanwhile.map((r) => r.status)).to.deep.equal([200, 200, 200, 200]);
+    expect((await refreshing).status).to.equal(200);
+    expect(idp.calls).to.have.length(2);
+    const second = idp.issued[1]!.token;
+    expect(forwarded().slice(2)).to.deep.equal([...Array(4).fill(`Bearer ${first}`), `Bearer ${second}`]);
+  });
+
   // A warm session skips the ledger's lookups until the ledger notes its refresh token: these two
   // prove that a note made by another middleware of the process reaches the warm entry.
   it('a rotation by another middleware of the process reaches this one\'s warm session: its stale copy takes the newest tokens', async () => {

@@ -15,12 +15,16 @@ export interface Known {
   marked: boolean;
   /** The provider's state for the target, kept until the provider lets it go: a warm session skips the provider's LRU. */
   state: TargetState | undefined;
-  /** When the entry's place (here, and its state's in the provider's LRU) is next renewed, so a busy session's is not the one let go. */
+  /**
+   * The second (since the epoch) from which the entry's place, here and its state's in the provider's
+   * LRU, is next renewed, so a busy session's is not the one let go. Whole seconds: a small integer
+   * V8 keeps in the object, where milliseconds would be a number boxed elsewhere on the heap.
+   */
   touchAfter: number;
 }
 
-/** How often a warm session renews its places in the LRUs. */
-export const TOUCH_EVERY_MS = 1000;
+/** How often, in seconds, a warm session renews its places in the LRUs. */
+export const TOUCH_EVERY_SECONDS = 1;
 
 const KEY_CHARACTERS = 32;
 
