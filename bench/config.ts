@@ -33,6 +33,8 @@ export interface BenchConfig {
   readonly oboUsers: number;
   /** tinybench time per hot-path task, ms, split over its passes. */
   readonly hotTimeMs: number;
+  /** Child processes the hot path runs in, one after another; its figures are over the passes of all of them. */
+  readonly hotProcesses: number;
   /** Where results go (BENCH_RESULTS); empty to only print them. */
   readonly resultsFile: string;
 }
@@ -76,6 +78,7 @@ export function readConfig(): BenchConfig {
     memoryRequests: number('BENCH_MEMORY_REQUESTS', quick ? 20_000 : 200_000, 1),
     oboUsers: number('BENCH_OBO_USERS', 100, 1),
     hotTimeMs: number('BENCH_HOT_MS', quick ? 500 : 2000, 10),
+    hotProcesses: number('BENCH_HOT_PROCESSES', quick ? 1 : 3, 1),
     // A partial or quick run prints its report but leaves the full results alone.
     resultsFile: process.env.BENCH_RESULTS ?? (quick || process.env.BENCH_ONLY ? '' : 'bench/results.md'),
   };

@@ -18,66 +18,17 @@ import { aadBackendAuth, aadOnBehalfOf, type UserTokens } from '../lib/index.js'
 import { userValidatorOf } from '../test/helpers/user-validator.js';
 import { startEntraEmulator } from '../lib/testing/index.js';
 import { handWrittenCache } from './hand-written.js';
-import { SESSION_CLIENT_ID, WARM_SESSIONS, warmSessions, type SessionHotPath } from './hot-sessions.js';
+import { APP_FLOOR, SESSION_FLOOR, type HotPass, type HotPathRun, type OboHotPath } from './hot-summary.js';
+import { SESSION_CLIENT_ID, WARM_SESSIONS, warmSessions } from './hot-sessions.js';
 import { CLIENT_SECRET, RESOURCE, TENANT_ID } from './identity.js';
 import { serve } from './ipc.js';
 import { benchUsers } from './sign-in.js';
-import { median, spread } from './stats.js';
-
-export const APP_FLOOR = 'floor: read the headers, replace Authorization, next()';
-export const SESSION_FLOOR = 'floor, on a cookie-session request';
-
-/** The floor a task is measured against: the one on the same kind of request objects (none for fake objects). */
-function floorOf(name: string): string | undefined {
-  if (name === APP_FLOOR || name === SESSION_FLOOR || name.includes('fake objects')) return undefined;
-  return name.startsWith('aadUserToken') ? SESSION_FLOOR : APP_FLOOR;
-}
 
 /** Calls per timed batch: enough to dwarf the timer's own cost. */
 const BATCH = 250;
 const PASSES = 7;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
-
-/** ns per call, from per-batch means. */
-export interface HotPathTask {
-  readonly name: string;
-  /** The median over passes of each pass's median. */
-  readonly medianNs: number;
-  /** The lowest and highest pass medians. */
-  readonly passMinNs: number;
-  readonly passMaxNs: number;
-  /** The fastest batch of all. */
-  readonly minNs: number;
-  /** The median over passes of each pass's p99. */
-  readonly p99Ns: number;
-  readonly batches: number;
-  /** Its floor's task name: the same kind of request objects, with the least a middleware that sets the header does. */
-  readonly floor?: string;
-  /** The median over passes of (this task's median − its floor's median in the same pass), and the lowest and highest. */
-  readonly aboveFloorNs?: number;
-  readonly aboveFloorMinNs?: number;
-  readonly aboveFloorMaxNs?: number;
-}
-
-/** What the aadOnBehalfOf tasks cost beyond time: RS256 verifications while they ran (target 0). */
-export interface OboHotPath {
-  /** Distinct warm users in the rotating task. */
-  readonly users: number;
-  /** Middleware calls by the aadOnBehalfOf tasks once every user was warm (tinybench's warm-up included). */
-  readonly calls: number;
-  readonly verifications: number;
-  readonly tokenRequests: number;
-}
-
-export interface HotPathResult {
-  readonly batch: number;
-  readonly passes: number;
-  readonly tasks: readonly HotPathTask[];
-  readonly obo: OboHotPath;
-  /** aadUserToken's warm sessions: token requests, refresh redemptions and session writes during the timed calls (target 0). */
-  readonly session: SessionHotPath & { readonly calls: number };
-}
 
 /** A request as it arrives, with a user's own bearer token that the middleware must replace. */
 const rawHeaders = (authorization: string): string[] => ['Host', '127.0.0.1:8080', 'User-Agent', 'bench', 'Accept', 'application/json', 'X-Request-Id', 'r-1', 'Authorization', authorization];
@@ -162,7 +113,7 @@ interface Exchange {
   readonly load?: () => void;
 }
 
-async function run(args: { timeMs: number }): Promise<HotPathResult> {
+async function run(args: { timeMs: number }): Promise<HotPathRun> {
   const emulator = await startEntraEmulator({
     tenants: [TENANT_ID],
     clients: [
@@ -297,7 +248,7 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
       bench.add('aadOnBehalfOf, one warm user (baseline)', timed(baseline.onBehalfOf, warmUser, false));
       bench.add(`aadOnBehalfOf, ${OBO_USERS} warm users in turn (baseline)`, timed(baseline.onBehalfOf, rotatingUsers, false));
     }
-    const passes = new Map<string, { median: number; min: number; p99: number; batches: number }[]>();
+    const passes = new Map<string, HotPass[]>();
     for (let pass = 0; pass < PASSES; pass++) {
       bench.reset();
       await bench.run();
@@ -310,29 +261,13 @@ async function run(args: { timeMs: number }): Promise<HotPathResult> {
         passes.set(task.name, list);
       }
     }
-    const tasks: HotPathTask[] = [...passes].map(([name, list]) => {
-      const medians = spread(list.map((p) => p.median));
-      const floor = floorOf(name);
-      const floorPasses = floor === undefined ? undefined : passes.get(floor);
-      const above = floorPasses === undefined ? undefined : spread(list.map((p, i) => p.median - floorPasses[i]!.median));
-      return {
-        name,
-        medianNs: medians.median,
-        passMinNs: medians.min,
-        passMaxNs: medians.max,
-        minNs: Math.min(...list.map((p) => p.min)),
-        p99Ns: median(list.map((p) => p.p99)),
-        batches: list.reduce((sum, p) => sum + p.batches, 0),
-        ...(above === undefined ? {} : { floor: floor!, aboveFloorNs: above.median, aboveFloorMinNs: above.min, aboveFloorMaxNs: above.max }),
-      };
-    });
     const obo: OboHotPath = {
       users: OBO_USERS,
       calls: oboCalls,
       verifications: validator.verifications - verificationsBefore,
       tokenRequests: onBehalfOf.tokenProvider.stats().tokenRequests - tokenRequestsBefore,
     };
-    return { batch: BATCH, passes: PASSES, tasks, obo, session: { ...sessionCounts(), calls: sessionCalls } };
+    return { batch: BATCH, tasks: [...passes].map(([name, list]) => ({ name, passes: list })), obo, session: { ...sessionCounts(), calls: sessionCalls } };
   } finally {
     await emulator.close();
   }

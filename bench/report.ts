@@ -38,7 +38,7 @@ export function renderReport(r: BenchResults): string {
   out.push(
     `- Settings: ${c.processes} gateway process(es) × ${c.rounds} rounds × ${c.roundSeconds} s per gateway, ${c.warmupSeconds} s warm-up, ${c.connections} connections; ` +
       `IdP latency ${c.idpLatencyMs} ms; cold burst ${c.burstRequests} × ${c.burstRepeats}; refresh ${c.refreshTokenSeconds} s tokens for ${c.refreshSeconds} s; ` +
-      `session herd ${c.herdSessions} sessions × ${c.herdRequests} requests × ${c.herdRepeats}; memory after ${c.memoryRequests} requests; on behalf of ${c.oboUsers} users; hot path ${c.hotTimeMs} ms per task`,
+      `session herd ${c.herdSessions} sessions × ${c.herdRequests} requests × ${c.herdRepeats}; memory after ${c.memoryRequests} requests; on behalf of ${c.oboUsers} users; hot path ${c.hotTimeMs} ms per task in each of ${c.hotProcesses} process(es)`,
   );
   out.push(
     `- Processes: the gateways in one child process${r.pinned ? ' pinned with `taskset -c 1`' : ' (not pinned: taskset or a second core missing)'}, ` +
@@ -226,14 +226,14 @@ export function renderReport(r: BenchResults): string {
         "and a ServerResponse with the server's own 'finish' listener, which publishes on Node's `http.server.response.finish` channel as the server's does. " +
         "Express adds `res.locals` after swapping the response's prototype (and express-session adds `req.session` after the request's), so each response, and each request behind express-session, " +
         "has a hidden class of its own and every property read on it misses its inline cache: the floor rows measure that on the same objects, with the least a middleware that replaces the header does " +
-        "(one read of `req.headers`, the header set, `next()`, and 'finish'). Each task's cost above its floor is its median minus the floor's median in the same pass. " +
+        "(one read of `req.headers`, the header set, `next()`, and 'finish'). Each task's cost above its floor is its median minus the floor's median in the same pass of the same process. " +
         "'finish' is emitted after each call so that what the middleware armed on it is paid too. " +
         `The "on fake objects" row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). ` +
         "The metrics-on row's middleware was created after an OpenTelemetry SDK `MeterProvider` (with a Prometheus reader) was registered, so it records on real instruments; the others hold the API's no-op meter. " +
         `The aadOnBehalfOf rows carry a user's bearer token (signed by the emulator) and start with every user warm: validated and exchanged once before timing; the second one takes ${h.obo.users} users in turn. ` +
         'The aadUserToken rows are a cookie BFF: the request carries a session cookie and `x-csrf: 1`, and a step before the middleware sets what express-session sets (`req.sessionStore`, `req.sessionID`, `req.session`), with tokens from a real sign-in at the emulator (authorization code with PKCE), parsed from the stored session just before each call as express-session does, so each request has its own copy of the tokens. ' +
         `"Own token" forwards the session's valid access token (no \`scope\`); the other, with a \`scope\` of its own, takes ${h.session.sessions} sessions in turn, each redeemed once before timing, so the token comes from the per-(refresh-token family, scope) cache. ` +
-        `Each call is timed on its own, right after its objects were built (warm in the CPU's cache, as Express leaves them); each sample is the mean of ${h.batch} such calls on fresh objects; ${h.passes} passes run the tasks in turn.`,
+        `Each call is timed on its own, right after its objects were built (warm in the CPU's cache, as Express leaves them); each sample is the mean of ${h.batch} such calls on fresh objects; ${h.passes} passes run the tasks in turn, in each of ${h.processes} fresh process(es) one after another, and every figure is over the passes of all of them (a fresh process's JIT moves a task by a hundred ns or so).`,
       '',
     );
     out.push(

@@ -1,6 +1,6 @@
 /** Everything one `npm run bench` measured. */
 import type { BenchConfig, Scenario } from './config.js';
-import type { HotPathResult } from './hot-path.js';
+import type { HotPathResult } from './hot-summary.js';
 import type { Machine } from './machine.js';
 import type { BurstResult } from './scenarios/burst.js';
 import type { MemoryResult } from './scenarios/memory.js';

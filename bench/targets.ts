@@ -1,5 +1,5 @@
 /** The targets, judged from the numbers: met or not met, never rounded in B's favour. */
-import type { HotPathTask } from './hot-path.js';
+import type { HotPathTask } from './hot-summary.js';
 import type { BenchResults } from './results.js';
 
 export type Verdict = 'met' | 'not met' | 'not measured';
