@@ -96,11 +96,11 @@ function realExchange(raw: string[] = RAW_HEADERS, session?: object): Exchange {
   return exchange;
 }
 
-/** The cheapest stand-in: a headers object and a bare EventEmitter (which has `once`); 'finish' never fires. */
-function fakeExchange(): Exchange {
+/** The cheapest stand-in: a headers object (and the session, if any) and a bare EventEmitter (which has `once`); 'finish' never fires. */
+function fakeExchange(raw: string[] = RAW_HEADERS, session?: object): Exchange {
   const headers: Record<string, string> = {};
-  for (let i = 0; i < RAW_HEADERS.length; i += 2) headers[RAW_HEADERS[i]!.toLowerCase()] = RAW_HEADERS[i + 1]!;
-  const req = { method: 'GET', url: '/api/orders/42', headers } as unknown as IncomingMessage;
+  for (let i = 0; i < raw.length; i += 2) headers[raw[i]!.toLowerCase()] = raw[i + 1]!;
+  const req = (session === undefined ? { method: 'GET', url: '/api/orders/42', headers } : { method: 'GET', url: '/api/orders/42', headers, session }) as unknown as IncomingMessage;
   const res = Object.assign(new EventEmitter(), { statusCode: 200, writableEnded: false }) as unknown as ServerResponse;
   return { req, res, finish: noop };
 }
@@ -154,15 +154,19 @@ async function run(args: { timeMs: number }): Promise<HotPathRun> {
     // As express-session hands a session over: parsed from what the store holds, so each request has its own
     // copy of the tokens (new strings, whose hashes V8 has not computed yet), parsed just before the call.
     // The timed calls write nothing (counted below), so what the store holds after the warm-up stays current.
-    const sessionOf = (s: { raw: string[]; session: { tokens: UserTokens } }) => {
+    const sessionOf = (s: { raw: string[]; session: { tokens: UserTokens } }, build: (raw: string[], session: object) => Exchange = realExchange) => {
       const stored = JSON.stringify(s.session.tokens);
       return (): Exchange => {
         const session = { tokens: s.session.tokens };
-        return { ...realExchange(s.raw, session), load: () => void (session.tokens = JSON.parse(stored) as UserTokens) };
+        return { ...build(s.raw, session), load: () => void (session.tokens = JSON.parse(stored) as UserTokens) };
       };
     };
     const oneSession = sessionOf(sessions.one);
-    const sessionTurns = sessions.many.map(sessionOf);
+    const sessionTurns = sessions.many.map((s) => sessionOf(s));
+    const fakeOneSession = sessionOf(sessions.one, fakeExchange);
+    const fakeSessionTurns = sessions.many.map((s) => sessionOf(s, fakeExchange));
+    let nextFakeSession = 0;
+    const fakeRotatingSessions = (): Exchange => fakeSessionTurns[nextFakeSession++ % fakeSessionTurns.length]!();
     let nextSession = 0;
     const rotatingSessions = (): Exchange => sessionTurns[nextSession++ % sessionTurns.length]!();
     let sessionCalls = 0;
@@ -231,7 +235,7 @@ async function run(args: { timeMs: number }): Promise<HotPathRun> {
     bench.add('aadBackendAuth, purgeOnStatus: []', timed(withoutPurge as unknown as Handler, realExchange, false));
     bench.add('aadBackendAuth, default, metrics on (OpenTelemetry SDK)', timed(withMetrics as unknown as Handler, realExchange, false));
     bench.add('D, hand-written cache (async)', timed(handWritten, realExchange, true));
-    bench.add('aadBackendAuth, default, on fake objects', timed(withPurge as unknown as Handler, fakeExchange, false));
+    bench.add('aadBackendAuth, default, on fake objects', timed(withPurge as unknown as Handler, () => fakeExchange(), false));
     const countObo = (): void => {
       oboCalls += BATCH;
     };
@@ -242,6 +246,8 @@ async function run(args: { timeMs: number }): Promise<HotPathRun> {
     };
     bench.add('aadUserToken, one warm session (own token)', timed(sessions.ownToken, oneSession, false, countSessions));
     bench.add(`aadUserToken, ${WARM_SESSIONS} warm sessions in turn (scope: cached per family)`, timed(sessions.scoped, rotatingSessions, false, countSessions));
+    bench.add('aadUserToken, one warm session (own token), on fake objects', timed(sessions.ownToken, fakeOneSession, false, countSessions));
+    bench.add(`aadUserToken, ${WARM_SESSIONS} warm sessions in turn (scope: cached per family), on fake objects`, timed(sessions.scoped, fakeRotatingSessions, false, countSessions));
     const baseline = await baselineMiddlewares(common, { authorityHost: emulator.url, tenantId: TENANT_ID, clientId: OBO_CLIENT_ID, clientSecret: CLIENT_SECRET, scope: `${RESOURCE}/Orders.Read` }, userHeaders);
     if (baseline !== undefined) {
       bench.add('aadBackendAuth, default (baseline)', timed(baseline.app, realExchange, false));

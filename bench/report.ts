@@ -228,7 +228,7 @@ export function renderReport(r: BenchResults): string {
         "has a hidden class of its own and every property read on it misses its inline cache: the floor rows measure that on the same objects, with the least a middleware that replaces the header does " +
         "(one read of `req.headers`, the header set, `next()`, and 'finish'). Each task's cost above its floor is its median minus the floor's median in the same pass of the same process. " +
         "'finish' is emitted after each call so that what the middleware armed on it is paid too. " +
-        `The "on fake objects" row uses the cheapest stand-ins instead (a headers object, a bare EventEmitter). ` +
+        `The "on fake objects" rows use the cheapest stand-ins instead (a headers object, for a cookie BFF with the session on it, and a bare EventEmitter): what the middleware itself costs, with nothing of Express's in the way. ` +
         "The metrics-on row's middleware was created after an OpenTelemetry SDK `MeterProvider` (with a Prometheus reader) was registered, so it records on real instruments; the others hold the API's no-op meter. " +
         `The aadOnBehalfOf rows carry a user's bearer token (signed by the emulator) and start with every user warm: validated and exchanged once before timing; the second one takes ${h.obo.users} users in turn. ` +
         'The aadUserToken rows are a cookie BFF: the request carries a session cookie and `x-csrf: 1`, and a step before the middleware sets what express-session sets (`req.sessionStore`, `req.sessionID`, `req.session`), with tokens from a real sign-in at the emulator (authorization code with PKCE), parsed from the stored session just before each call as express-session does, so each request has its own copy of the tokens. ' +
