@@ -1,8 +1,9 @@
 /**
  * Child process: the hot path in ns per call, with tinybench. The middleware
  * handles requests while its token is cached (for aadOnBehalfOf: a warm user, whose
- * token was validated and exchanged before); each batch of calls gets fresh request
- * and response objects, built outside the timed loop.
+ * token was validated and exchanged before); each call gets fresh request and
+ * response objects, built just before it is timed. Returns its passes, which
+ * bench/hot-summary.ts pools with those of the other processes.
  */
 import diagnostics from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
