@@ -3,15 +3,16 @@ import { AadBackendAuthError, closedError } from '../core/errors.js';
 import type { Subject } from './subject.js';
 import { userInteractionRequired, userTokenMissing } from '../core/user-errors.js';
 import type { ProviderToken } from '../provider/provider-token.js';
-import { evict, recordFailure, rememberedFailure, usableToken, type TargetState } from '../provider/target-state.js';
+import { rememberedFailure, usableToken, type TargetState } from '../provider/target-state.js';
 import { isUsableRefreshToken, sessionExpired } from '../grants/refresh-token-grant.js';
 import type { TokenTarget } from '../grants/token-source.js';
 import type { AadTokenProvider } from '../provider/token-provider.js';
 import type { AadBackendAuthLogger } from '../core/types.js';
-import { KnownRefreshTokens, TOUCH_EVERY_SECONDS, type Known } from './session/known-tokens.js';
+import { KnownRefreshTokens, type Known } from './session/known-tokens.js';
 import { refreshTokenHash, type SessionLedger } from './session/ledger.js';
 import type { Latest, SessionRedeemer } from './session/redeem.js';
 import { clearSession, nextTokens, ownToken, writeSession } from './session/session-tokens.js';
+import { refreshFailure, refreshFamily } from './session/family-refresh.js';
 import type { UserTokens, UserTokenSession } from './session/types.js';
 
 /** What an asynchronous `pick` read for a request, for `obtain`. */
@@ -19,6 +20,9 @@ interface Seen {
   readonly tokens: UserTokens;
   readonly known: Known;
 }
+
+/** Where a redemption starts: the request's refresh token, by its hash, in its family. */
+const startOf = ({ tokens, known }: Seen) => ({ refreshToken: tokens.refreshToken, hash: known.hash, family: known.family });
 
 export interface SessionSubjectSettings {
   readonly session: UserTokenSession;
@@ -116,12 +120,8 @@ export class SessionSubject implements Subject {
     if (tokens === undefined || known === undefined) throw userTokenMissing('the request was not read from a session');
     if (this.#closed) throw closedError();
     const now = Date.now();
-    const second = Math.floor(now / 1000);
-    if (second >= known.touchAfter) {
-      known.touchAfter = second + TOUCH_EVERY_SECONDS;
-      this.#known.renew(known);
-      this.#provider.stateForTarget(known.target);
-    }
+    // Its state's place in the provider's LRU too, so a busy session's state is not the one let go.
+    if (this.#known.renewIfDue(known, now)) this.#provider.stateForTarget(known.target);
     // A session copy behind a rotation this process made takes the newest tokens and writes them.
     if (known.marked) {
       const { ledger } = this.#s;
@@ -199,36 +199,14 @@ export class SessionSubject implements Subject {
 
   /** This request refreshes, or shares the refresh of its family in progress. */
   #refresh(req: IncomingMessage, seen: Seen, state: TargetState): Promise<ProviderToken> {
-    let pending = state.pending;
-    if (pending === undefined) {
-      const { tokens, known } = seen;
-      const start = { refreshToken: tokens.refreshToken, hash: known.hash, family: known.family };
-      const write = (latest: Latest): Promise<void> => this.#write(req, tokens, latest);
-      const started = this.#s.redeemer.tokenFor(start, this.#s.scope, state.token, write).then(
-        (token) => {
-          if (state.pending === started) state.pending = undefined;
-          if (state.token === undefined || token.expiresOnTimestamp > state.token.expiresOnTimestamp) state.token = token;
-          state.failure = undefined;
-          state.refreshFailures = 0;
-          state.refreshNotBefore = 0;
-          return token;
-        },
-        (error: unknown) => {
-          if (state.pending === started) state.pending = undefined;
-          const failure = error instanceof AadBackendAuthError ? error : new AadBackendAuthError('ERR_INTERNAL', 'An internal error occurred while refreshing the session');
-          if (failure.code === 'ERR_USER_SESSION_EXPIRED') evict(state);
-          else recordFailure(state, failure, 'acquire', Date.now(), this.#s.failureCooldownMs);
-          throw failure;
-        },
-      );
-      state.pending = pending = started;
-    }
+    const redeem = (): Promise<ProviderToken> => this.#s.redeemer.tokenFor(startOf(seen), this.#s.scope, state.token, (latest) => this.#write(req, seen.tokens, latest));
+    const pending = state.pending ?? refreshFamily(state, redeem, this.#s.failureCooldownMs);
     return pending.catch((error: unknown) => this.#failed(req, error, state));
   }
 
   /** What a request gets when its refresh failed: an outage serves a still-usable token; an expired session is cleared. */
   #failed(req: IncomingMessage, error: unknown, state: TargetState): Promise<ProviderToken> {
-    const failure = error instanceof AadBackendAuthError ? error : new AadBackendAuthError('ERR_INTERNAL', 'An internal error occurred while refreshing the session');
+    const failure = refreshFailure(error);
     if (failure.code === 'ERR_USER_SESSION_EXPIRED') return this.#expired(req, failure);
     const held = usableToken(state, Date.now());
     if (held !== undefined && failure.transient) return Promise.resolve(held);
@@ -237,9 +215,7 @@ export class SessionSubject implements Subject {
 
   /** Follows this process's hand-offs from the request's refresh token, and writes the newest tokens to its session. */
   #adopt(req: IncomingMessage, seen: Seen, state: TargetState): Promise<ProviderToken> {
-    const { tokens, known } = seen;
-    const start = { refreshToken: tokens.refreshToken, hash: known.hash, family: known.family };
-    return this.#s.redeemer.tokenFor(start, this.#s.scope, undefined, (latest) => this.#write(req, tokens, latest)).catch((error: unknown) => this.#failed(req, error, state));
+    return this.#s.redeemer.tokenFor(startOf(seen), this.#s.scope, undefined, (latest) => this.#write(req, seen.tokens, latest)).catch((error: unknown) => this.#failed(req, error, state));
   }
 
   /** Writes the newest tokens to the request's session: the own access token too when this middleware forwards it. */

@@ -24,7 +24,7 @@ export interface Known {
 }
 
 /** How often, in seconds, a warm session renews its places in the LRUs. */
-export const TOUCH_EVERY_SECONDS = 1;
+const TOUCH_EVERY_SECONDS = 1;
 
 const KEY_CHARACTERS = 32;
 
@@ -77,6 +77,18 @@ export class KnownRefreshTokens implements LedgerWatcher {
       this.#remove(oldestKey, oldest);
     }
     return known;
+  }
+
+  /**
+   * Makes `known` the most recently used, at most once a second: returns whether it did, so that
+   * the caller renews the entry's place elsewhere too.
+   */
+  renewIfDue(known: Known, now: number): boolean {
+    const second = Math.floor(now / 1000);
+    if (second < known.touchAfter) return false;
+    known.touchAfter = second + TOUCH_EVERY_SECONDS;
+    this.renew(known);
+    return true;
   }
 
   /** Makes `known` the most recently used. */
